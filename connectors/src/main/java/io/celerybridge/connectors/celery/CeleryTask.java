@@ -1,0 +1,218 @@
+package io.celerybridge.connectors.celery;
+
+import org.apache.flink.annotation.PublicEvolving;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What the Celery sink enqueues: one task call, described independently of how it is encoded.
+ *
+ * <p>This is the one type shared by {@code udfs} (which produce it) and {@code connectors}
+ * (which write it): it is the sink's input contract and carries no event-domain meaning.
+ * Arguments are held as JSON text, already validated, so records stay cheap to serialize
+ * between operators and the codec never re-walks object graphs.
+ */
+@PublicEvolving
+public final class CeleryTask implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Celery's default queue name. */
+    public static final String DEFAULT_QUEUE = "celery";
+
+    private final String id;
+    private final String name;
+    private final String argsJson;
+    private final String kwargsJson;
+    private final String queue;
+    private final int priority;
+    private final Instant eta;
+    private final Instant expires;
+    private final boolean ignoreResult;
+    private final Map<String, String> headers;
+
+    private CeleryTask(Builder b) {
+        this.id = b.id;
+        this.name = b.name;
+        this.argsJson = b.argsJson;
+        this.kwargsJson = b.kwargsJson;
+        this.queue = b.queue;
+        this.priority = b.priority;
+        this.eta = b.eta;
+        this.expires = b.expires;
+        this.ignoreResult = b.ignoreResult;
+        this.headers = new LinkedHashMap<>(b.headers);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Celery task id; the bridge derives it from the event id (see {@link CeleryTaskIds}). */
+    public String id() {
+        return id;
+    }
+
+    /** Registered task name, e.g. {@code tasks.add}. */
+    public String name() {
+        return name;
+    }
+
+    /** Positional arguments as a JSON array. */
+    public String argsJson() {
+        return argsJson;
+    }
+
+    /** Keyword arguments as a JSON object. */
+    public String kwargsJson() {
+        return kwargsJson;
+    }
+
+    public String queue() {
+        return queue;
+    }
+
+    /** 0-9; on the Redis transport a LOWER number runs first. */
+    public int priority() {
+        return priority;
+    }
+
+    /** Earliest execution time, or null to run as soon as possible. */
+    public Instant eta() {
+        return eta;
+    }
+
+    /** Time after which the worker discards the task, or null. */
+    public Instant expires() {
+        return expires;
+    }
+
+    public boolean ignoreResult() {
+        return ignoreResult;
+    }
+
+    /** Custom message headers (placed at the top level of the Celery {@code headers}). */
+    public Map<String, String> headers() {
+        return Collections.unmodifiableMap(headers);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof CeleryTask)) {
+            return false;
+        }
+        CeleryTask t = (CeleryTask) o;
+        return priority == t.priority
+                && ignoreResult == t.ignoreResult
+                && id.equals(t.id)
+                && name.equals(t.name)
+                && argsJson.equals(t.argsJson)
+                && kwargsJson.equals(t.kwargsJson)
+                && queue.equals(t.queue)
+                && Objects.equals(eta, t.eta)
+                && Objects.equals(expires, t.expires)
+                && headers.equals(t.headers);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id, name, queue);
+    }
+
+    @Override
+    public String toString() {
+        // Arguments may hold user data: never printed.
+        return "CeleryTask{id=" + id + ", name=" + name + ", queue=" + queue + ", priority=" + priority + "}";
+    }
+
+    /** Builds a {@link CeleryTask}; {@code id} and {@code name} are required. */
+    public static final class Builder {
+        private String id;
+        private String name;
+        private String argsJson = "[]";
+        private String kwargsJson = "{}";
+        private String queue = DEFAULT_QUEUE;
+        private int priority;
+        private Instant eta;
+        private Instant expires;
+        private boolean ignoreResult;
+        private final Map<String, String> headers = new LinkedHashMap<>();
+
+        private Builder() {}
+
+        public Builder id(String id) {
+            this.id = id;
+            return this;
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder argsJson(String argsJson) {
+            this.argsJson = argsJson;
+            return this;
+        }
+
+        public Builder kwargsJson(String kwargsJson) {
+            this.kwargsJson = kwargsJson;
+            return this;
+        }
+
+        public Builder queue(String queue) {
+            this.queue = queue;
+            return this;
+        }
+
+        public Builder priority(int priority) {
+            this.priority = priority;
+            return this;
+        }
+
+        public Builder eta(Instant eta) {
+            this.eta = eta;
+            return this;
+        }
+
+        public Builder expires(Instant expires) {
+            this.expires = expires;
+            return this;
+        }
+
+        public Builder ignoreResult(boolean ignoreResult) {
+            this.ignoreResult = ignoreResult;
+            return this;
+        }
+
+        public Builder header(String name, String value) {
+            this.headers.put(name, value);
+            return this;
+        }
+
+        public CeleryTask build() {
+            require(id, "id");
+            require(name, "name");
+            require(queue, "queue");
+            require(argsJson, "argsJson");
+            require(kwargsJson, "kwargsJson");
+            if (priority < 0 || priority > 9) {
+                throw new IllegalArgumentException("CeleryTask priority must be 0-9, got " + priority);
+            }
+            return new CeleryTask(this);
+        }
+
+        private static void require(String value, String field) {
+            if (value == null || value.isEmpty()) {
+                throw new IllegalArgumentException("CeleryTask " + field + " is required");
+            }
+        }
+    }
+}

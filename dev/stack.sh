@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Starts/stops the local stack (Valkey, Pulsar standalone, a Celery worker) as plain processes
+# and writes the endpoints the tests read to .dev/env.
+# Usage: dev/stack.sh up|down|status
+#   VALKEY_PORT (6379), PULSAR_PORT (6650), PULSAR_HTTP_PORT (8080), CELERY_QUEUES (celery)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+
+write_env() {
+  cat >"$STATE_DIR/env" <<ENV
+export CELERY_BRIDGE_VALKEY_URI=redis://127.0.0.1:${VALKEY_PORT:-6379}/0
+export CELERY_BRIDGE_PULSAR_SERVICE_URL=pulsar://127.0.0.1:${PULSAR_PORT:-6650}
+export CELERY_BRIDGE_PULSAR_ADMIN_URL=http://127.0.0.1:${PULSAR_HTTP_PORT:-8080}
+ENV
+  log "endpoints written to $STATE_DIR/env (source it before running tests by hand)"
+}
+
+case "${1:-}" in
+  up)
+    "$here/valkey.sh" start
+    "$here/pulsar.sh" start
+    "$here/celery-worker.sh" start
+    write_env
+    ;;
+  down)
+    "$here/celery-worker.sh" stop
+    "$here/pulsar.sh" stop
+    "$here/valkey.sh" stop
+    rm -f "$STATE_DIR/env"
+    ;;
+  status)
+    rc=0
+    "$here/valkey.sh" status || rc=1
+    "$here/pulsar.sh" status || rc=1
+    "$here/celery-worker.sh" status || rc=1
+    exit $rc
+    ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,96 @@
+package io.celerybridge.job;
+
+import io.celerybridge.connectors.celery.CelerySink;
+import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.connectors.pulsar.PulsarRecord;
+import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
+import io.celerybridge.connectors.valkey.ValkeyClientProvider;
+import io.celerybridge.job.internal.DecodeEvents;
+import io.celerybridge.job.internal.LogRejectedRecords;
+import io.celerybridge.job.internal.RejectedRecord;
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.decode.EventDecoder;
+import io.celerybridge.udfs.route.EventToTaskMapper;
+
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.connector.pulsar.source.PulsarSource;
+import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The pipeline: Pulsar source → decode → tasks → Celery sink, rejected records to the DLQ.
+ *
+ * <p>Sources and sinks are constructor arguments so tests can swap them; {@link #main} wires
+ * the production ones.
+ */
+public class CeleryBridgeJob {
+
+    private final Source<PulsarRecord, ?, ?> source;
+    private final Sink<CeleryTask> celerySink;
+    private final Sink<RejectedRecord> dlqSink;
+    private final JobSettings settings;
+
+    public CeleryBridgeJob(
+            Source<PulsarRecord, ?, ?> source,
+            Sink<CeleryTask> celerySink,
+            Sink<RejectedRecord> dlqSink,
+            JobSettings settings) {
+        this.source = source;
+        this.celerySink = celerySink;
+        this.dlqSink = dlqSink;
+        this.settings = settings;
+    }
+
+    public static void main(String[] args) throws Exception {
+        JobSettings settings = JobSettings.fromArgs(args);
+        new CeleryBridgeJob(pulsarSource(settings), celerySink(settings), new LogRejectedRecords(), settings)
+                .execute(StreamExecutionEnvironment.getExecutionEnvironment());
+    }
+
+    public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
+        build(env);
+        return env.execute("celery-bridge");
+    }
+
+    /** Adds the pipeline to {@code env}. */
+    public void build(StreamExecutionEnvironment env) {
+        env.enableCheckpointing(settings.checkpointInterval.toMillis());
+
+        DataStream<PulsarRecord> records = env
+                .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
+                .uid("pulsar-source");
+
+        SingleOutputStreamOperator<Event> events = records
+                .process(new DecodeEvents(new EventDecoder(settings.eventIdPointer, EventDecoder.DEFAULT_MAX_PAYLOAD_BYTES)))
+                .name("decode").uid("decode");
+
+        events.map(new EventToTaskMapper(settings.celeryTask, settings.celeryQueue))
+                .name("events-to-tasks").uid("events-to-tasks")
+                .sinkTo(celerySink).name("celery-sink").uid("celery-sink");
+
+        events.getSideOutput(DecodeEvents.REJECTED)
+                .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink");
+    }
+
+    static PulsarSource<PulsarRecord> pulsarSource(JobSettings settings) {
+        return PulsarSource.builder()
+                .setServiceUrl(settings.pulsarServiceUrl)
+                .setAdminUrl(settings.pulsarAdminUrl)
+                .setTopics(settings.topic)
+                .setSubscriptionName(settings.subscription)
+                .setStartCursor(StartCursor.earliest())
+                .setDeserializationSchema(new PulsarRecordDeserializationSchema())
+                .build();
+    }
+
+    static CelerySink celerySink(JobSettings settings) {
+        return CelerySink.builder()
+                .setClientProvider(ValkeyClientProvider.forUri(settings.valkeyUri))
+                .build();
+    }
+}

@@ -1,0 +1,45 @@
+package io.celerybridge.job;
+
+import io.celerybridge.udfs.decode.EventDecoder;
+
+import org.apache.flink.api.java.utils.ParameterTool;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+/**
+ * The walking skeleton's settings, from {@code --key value} arguments. Every key has a default
+ * suited to the local stack that {@code dev/stack.sh} starts.
+ */
+public final class JobSettings implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final String pulsarServiceUrl;
+    final String pulsarAdminUrl;
+    final String topic;
+    final String subscription;
+    final String valkeyUri;
+    final String celeryTask;
+    final String celeryQueue;
+    final String eventIdPointer;
+    final Duration checkpointInterval;
+
+    private JobSettings(ParameterTool p) {
+        this.pulsarServiceUrl = p.get("pulsar.service-url", "pulsar://127.0.0.1:6650");
+        this.pulsarAdminUrl = p.get("pulsar.admin-url", "http://127.0.0.1:8080");
+        this.topic = p.get("topic", "persistent://public/default/celery-bridge-events");
+        this.subscription = p.get("subscription", "celery-bridge");
+        this.valkeyUri = p.get("valkey.uri", "redis://127.0.0.1:6379/0");
+        this.celeryTask = p.get("celery.task", "celery_bridge.process_event");
+        this.celeryQueue = p.get("celery.queue", "celery");
+        this.eventIdPointer = p.get("event-id-pointer", EventDecoder.DEFAULT_ID_POINTER);
+        this.checkpointInterval = Duration.ofMillis(p.getLong("checkpoint-interval-ms", 5000));
+        if (checkpointInterval.toMillis() < 10) {
+            throw new IllegalArgumentException("--checkpoint-interval-ms must be >= 10, got " + checkpointInterval.toMillis());
+        }
+    }
+
+    public static JobSettings fromArgs(String... args) {
+        return new JobSettings(ParameterTool.fromArgs(args));
+    }
+}

@@ -1,0 +1,32 @@
+package io.celerybridge.job.internal;
+
+import io.celerybridge.connectors.pulsar.PulsarRecord;
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.decode.EventDecoder;
+import io.celerybridge.udfs.decode.EventDecodingException;
+
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/** Decodes each record; what cannot be decoded leaves through {@link #REJECTED} with its reason. */
+public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<RejectedRecord> REJECTED = new OutputTag<>("decode-rejected") {};
+
+    private final EventDecoder decoder;
+
+    public DecodeEvents(EventDecoder decoder) {
+        this.decoder = decoder;
+    }
+
+    @Override
+    public void processElement(PulsarRecord record, Context ctx, Collector<Event> out) {
+        try {
+            out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime()));
+        } catch (EventDecodingException e) {
+            ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.celerybridge.udfs;
+
+import org.apache.flink.annotation.PublicEvolving;
+
+import java.util.Objects;
+
+/**
+ * A decoded event: its id (what deduplication and task ids key on), its payload as validated
+ * JSON text, and when it was published. A Flink POJO.
+ */
+@PublicEvolving
+public class Event {
+
+    private String id;
+    private String payloadJson;
+    private long publishTime;
+
+    public Event() {}
+
+    public Event(String id, String payloadJson, long publishTime) {
+        this.id = id;
+        this.payloadJson = payloadJson;
+        this.publishTime = publishTime;
+    }
+
+    public String getId() {
+        return id;
+    }
+
+    public void setId(String id) {
+        this.id = id;
+    }
+
+    /** The payload, a JSON object, as text. */
+    public String getPayloadJson() {
+        return payloadJson;
+    }
+
+    public void setPayloadJson(String payloadJson) {
+        this.payloadJson = payloadJson;
+    }
+
+    /** Epoch milliseconds. */
+    public long getPublishTime() {
+        return publishTime;
+    }
+
+    public void setPublishTime(long publishTime) {
+        this.publishTime = publishTime;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof Event)) {
+            return false;
+        }
+        Event e = (Event) o;
+        return publishTime == e.publishTime && Objects.equals(id, e.id) && Objects.equals(payloadJson, e.payloadJson);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id);
+    }
+
+    @Override
+    public String toString() {
+        return "Event{id=" + id + "}";
+    }
+}
