@@ -10,8 +10,10 @@ need=()
 command -v valkey-server >/dev/null 2>&1 || need+=(valkey)
 /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(celery)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v java >/dev/null 2>&1 || need+=(java)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-packages: valkey-server and python3-celery already present"
+  echo "install-packages: valkey-server, python3-celery, java and maven already present"
   exit 0
 fi
 
@@ -32,6 +34,8 @@ fi
 $SUDO apt-get update -qq
 # -t applies to every package of one call: only valkey comes from backports.
 command -v curl >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends curl
+command -v java >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless
+command -v mvn >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends maven
 command -v valkey-server >/dev/null 2>&1 \
   || $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports valkey-server
 /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 \

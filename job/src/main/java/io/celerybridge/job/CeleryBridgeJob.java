@@ -4,6 +4,7 @@ import io.celerybridge.connectors.celery.CelerySink;
 import io.celerybridge.connectors.celery.CeleryTask;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
 import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
+import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 import io.celerybridge.job.internal.DecodeEvents;
 import io.celerybridge.job.internal.LogRejectedRecords;
@@ -18,9 +19,13 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.pulsar.source.PulsarSource;
 import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
 
 /**
  * The pipeline: Pulsar source → decode → tasks → Celery sink, rejected records to the DLQ.
@@ -30,26 +35,41 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 public class CeleryBridgeJob {
 
+    private static final Logger LOG = LoggerFactory.getLogger(CeleryBridgeJob.class);
+
     private final Source<PulsarRecord, ?, ?> source;
+    private final int sourceParallelism;
     private final Sink<CeleryTask> celerySink;
     private final Sink<RejectedRecord> dlqSink;
     private final JobSettings settings;
 
+    /**
+     * @param sourceParallelism the source's parallelism, or {@link #DEFAULT_PARALLELISM} for the
+     *     job's default
+     */
     public CeleryBridgeJob(
             Source<PulsarRecord, ?, ?> source,
+            int sourceParallelism,
             Sink<CeleryTask> celerySink,
             Sink<RejectedRecord> dlqSink,
             JobSettings settings) {
         this.source = source;
+        this.sourceParallelism = sourceParallelism;
         this.celerySink = celerySink;
         this.dlqSink = dlqSink;
         this.settings = settings;
     }
 
+    public static final int DEFAULT_PARALLELISM = -1;
+
     public static void main(String[] args) throws Exception {
-        JobSettings settings = JobSettings.fromArgs(args);
-        new CeleryBridgeJob(pulsarSource(settings), celerySink(settings), new LogRejectedRecords(), settings)
-                .execute(StreamExecutionEnvironment.getExecutionEnvironment());
+        forProduction(JobSettings.fromArgs(args)).execute(StreamExecutionEnvironment.getExecutionEnvironment());
+    }
+
+    /** The job with its production source and sinks. */
+    public static CeleryBridgeJob forProduction(JobSettings settings) {
+        return new CeleryBridgeJob(
+                pulsarSource(settings), sourceParallelism(settings), celerySink(settings), new LogRejectedRecords(), settings);
     }
 
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
@@ -61,9 +81,12 @@ public class CeleryBridgeJob {
     public void build(StreamExecutionEnvironment env) {
         env.enableCheckpointing(settings.checkpointInterval.toMillis());
 
-        DataStream<PulsarRecord> records = env
+        SingleOutputStreamOperator<PulsarRecord> records = env
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
                 .uid("pulsar-source");
+        if (sourceParallelism != DEFAULT_PARALLELISM) {
+            records.setParallelism(sourceParallelism);
+        }
 
         SingleOutputStreamOperator<Event> events = records
                 .process(new DecodeEvents(new EventDecoder(settings.eventIdPointer, EventDecoder.DEFAULT_MAX_PAYLOAD_BYTES)))
@@ -86,6 +109,16 @@ public class CeleryBridgeJob {
                 .setStartCursor(StartCursor.earliest())
                 .setDeserializationSchema(new PulsarRecordDeserializationSchema())
                 .build();
+    }
+
+    /** See {@link PulsarTopicPartitions}: non-partitioned topics need a source at parallelism 1. */
+    static int sourceParallelism(JobSettings settings) {
+        if (PulsarTopicPartitions.anyNonPartitioned(settings.pulsarAdminUrl, List.of(settings.topic))) {
+            LOG.warn("topic {} is not partitioned: the Pulsar source runs at parallelism 1 "
+                    + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", settings.topic);
+            return 1;
+        }
+        return DEFAULT_PARALLELISM;
     }
 
     static CelerySink celerySink(JobSettings settings) {

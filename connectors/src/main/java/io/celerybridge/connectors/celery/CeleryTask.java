@@ -30,8 +30,10 @@ public final class CeleryTask implements Serializable {
     private final String kwargsJson;
     private final String queue;
     private final int priority;
-    private final Instant eta;
-    private final Instant expires;
+    // Epoch microseconds (Celery's precision), NONE when unset: plain longs keep the record
+    // cheap for Flink's serializers, which cannot reflect into java.time on Java 17.
+    private final long etaMicros;
+    private final long expiresMicros;
     private final boolean ignoreResult;
     private final Map<String, String> headers;
 
@@ -42,8 +44,8 @@ public final class CeleryTask implements Serializable {
         this.kwargsJson = b.kwargsJson;
         this.queue = b.queue;
         this.priority = b.priority;
-        this.eta = b.eta;
-        this.expires = b.expires;
+        this.etaMicros = toMicros(b.eta);
+        this.expiresMicros = toMicros(b.expires);
         this.ignoreResult = b.ignoreResult;
         this.headers = new LinkedHashMap<>(b.headers);
     }
@@ -83,12 +85,12 @@ public final class CeleryTask implements Serializable {
 
     /** Earliest execution time, or null to run as soon as possible. */
     public Instant eta() {
-        return eta;
+        return fromMicros(etaMicros);
     }
 
     /** Time after which the worker discards the task, or null. */
     public Instant expires() {
-        return expires;
+        return fromMicros(expiresMicros);
     }
 
     public boolean ignoreResult() {
@@ -98,6 +100,16 @@ public final class CeleryTask implements Serializable {
     /** Custom message headers (placed at the top level of the Celery {@code headers}). */
     public Map<String, String> headers() {
         return Collections.unmodifiableMap(headers);
+    }
+
+    private static final long NONE = Long.MIN_VALUE;
+
+    private static long toMicros(Instant t) {
+        return t == null ? NONE : Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+    }
+
+    private static Instant fromMicros(long micros) {
+        return micros == NONE ? null : Instant.EPOCH.plus(micros, java.time.temporal.ChronoUnit.MICROS);
     }
 
     @Override
@@ -116,8 +128,8 @@ public final class CeleryTask implements Serializable {
                 && argsJson.equals(t.argsJson)
                 && kwargsJson.equals(t.kwargsJson)
                 && queue.equals(t.queue)
-                && Objects.equals(eta, t.eta)
-                && Objects.equals(expires, t.expires)
+                && etaMicros == t.etaMicros
+                && expiresMicros == t.expiresMicros
                 && headers.equals(t.headers);
     }
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real servers: installs what is missing (Debian packages,
+# needs root or sudo), starts Valkey, Pulsar and a Celery worker as local processes (kept running
+# for the next run; `dev/stack.sh down` stops them), then `mvn verify`. Extra arguments go to Maven.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dev/install-packages.sh
+dev/stack.sh up
+# shellcheck disable=SC1091
+. .dev/env
+exec mvn -B verify "$@"

@@ -1,0 +1,62 @@
+package io.celerybridge.udfs.decode;
+
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.decode.EventDecodingException.Reason;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EventDecoderTest {
+
+    private final EventDecoder decoder = new EventDecoder("/id", 1024);
+
+    @Test
+    void idFromPointerThenKeyThenPayloadHash() throws Exception {
+        assertThat(decode("{\"id\":\"e-1\",\"x\":1}", "key").getId()).isEqualTo("e-1");
+        assertThat(decode("{\"id\":42}", null).getId()).isEqualTo("42");
+        assertThat(decode("{\"x\":1}", "key-7").getId()).isEqualTo("key-7");
+        Event hashed = decode("{\"x\":1}", null);
+        assertThat(hashed.getId()).startsWith("sha256:").hasSize("sha256:".length() + 64);
+        assertThat(decode("{\"x\":1}", null).getId()).isEqualTo(hashed.getId());
+        assertThat(new EventDecoder("/meta/uid", 1024).decode(bytes("{\"meta\":{\"uid\":\"u\"}}"), null, 0).getId())
+                .isEqualTo("u");
+    }
+
+    @Test
+    void keepsPayloadTextAndPublishTime() throws Exception {
+        Event e = decoder.decode(bytes("{\"id\":\"a\",\"t\":\"Zoë\"}"), null, 1234L);
+        assertThat(e.getPayloadJson()).isEqualTo("{\"id\":\"a\",\"t\":\"Zoë\"}");
+        assertThat(e.getPublishTime()).isEqualTo(1234L);
+    }
+
+    @Test
+    void rejectsWithSpecificReasons() {
+        assertReason(new byte[0], Reason.EMPTY_PAYLOAD);
+        assertReason(bytes("{\"id\":\"" + "x".repeat(1100) + "\"}"), Reason.PAYLOAD_TOO_LARGE);
+        assertReason(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}, Reason.INVALID_UTF8);
+        assertReason(bytes("{\"id\":"), Reason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":1} {\"id\":2}"), Reason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":1,\"id\":2}"), Reason.MALFORMED_JSON);
+        assertReason(bytes("[1,2]"), Reason.NOT_AN_OBJECT);
+        assertReason(bytes("\"text\""), Reason.NOT_AN_OBJECT);
+        assertReason(bytes("{\"id\":{\"a\":1}}"), Reason.INVALID_EVENT_ID);
+        assertReason(bytes("{\"id\":\"\"}"), Reason.INVALID_EVENT_ID);
+    }
+
+    private void assertReason(byte[] payload, Reason reason) {
+        assertThatThrownBy(() -> decoder.decode(payload, null, 0))
+                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+    }
+
+    private Event decode(String json, String key) throws EventDecodingException {
+        return decoder.decode(bytes(json), key, 0);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
