@@ -2,12 +2,12 @@
 # Starts/stops a stock Celery worker (Debian's python3-celery) running examples/celery-worker.
 # Usage: dev/celery-worker.sh start|stop|status
 #   VALKEY_PORT (default 6379): broker and result backend (db 0)
-#   CELERY_QUEUES (default celery): comma-separated queues to consume
+#   CELERY_QUEUES (default celery,celery-bridge-it): comma-separated queues to consume
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PORT=${VALKEY_PORT:-6379}
-QUEUES=${CELERY_QUEUES:-celery}
+QUEUES=${CELERY_QUEUES:-celery,celery-bridge-it}
 DIR=$STATE_DIR/celery-worker-$PORT
 PIDFILE=$DIR/worker.pid
 LOG=$DIR/worker.log

@@ -2,7 +2,7 @@
 # Starts/stops the local stack (Valkey, Pulsar standalone, a Celery worker) as plain processes
 # and writes the endpoints the tests read to .dev/env.
 # Usage: dev/stack.sh up|down|status
-#   VALKEY_PORT (6379), PULSAR_PORT (6650), PULSAR_HTTP_PORT (8080), CELERY_QUEUES (celery)
+#   VALKEY_PORT (6379), PULSAR_PORT (6650), PULSAR_HTTP_PORT (8080), CELERY_QUEUES (celery,celery-bridge-it)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")

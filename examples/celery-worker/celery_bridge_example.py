@@ -50,6 +50,29 @@ def process_batch(events):
     return {"count": len(events)}
 
 
+@app.task(name="celery_bridge.inspect_request", bind=True)
+def inspect_request(self, *args, **kwargs):
+    """Returns what the worker received, so tests can check the wire format end to end."""
+    req = self.request
+    return {
+        "args": list(args),
+        "kwargs": kwargs,
+        "id": req.id,
+        "eta": req.eta,
+        "expires": req.expires,
+        "headers": {k: v for k, v in vars(req).items() if k.startswith("x-")},
+        "routing_key": (req.delivery_info or {}).get("routing_key"),
+        "priority": (req.delivery_info or {}).get("priority"),
+    }
+
+
+@app.task(name="celery_bridge.record")
+def record(run, tag):
+    """Appends tag to the list celery-bridge:record:<run>: the order tasks ran in."""
+    app.backend.client.rpush("celery-bridge:record:" + run, tag)
+    return tag
+
+
 @app.task(name="celery_bridge.add")
 def add(x, y):
     return x + y

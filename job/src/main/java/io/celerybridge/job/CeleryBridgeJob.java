@@ -1,12 +1,13 @@
 package io.celerybridge.job;
 
 import io.celerybridge.connectors.celery.CelerySink;
-import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.connectors.celery.CeleryMessage;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
 import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 import io.celerybridge.job.internal.DecodeEvents;
+import io.celerybridge.job.internal.EncodeCeleryMessages;
 import io.celerybridge.job.internal.LogRejectedRecords;
 import io.celerybridge.job.internal.RejectedRecord;
 import io.celerybridge.udfs.Event;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
 import java.util.List;
 
 /**
- * The pipeline: Pulsar source → decode → tasks → Celery sink, rejected records to the DLQ.
+ * The pipeline: Pulsar source → decode → tasks, encoded → Celery sink (atomic idempotent
+ * enqueue); records rejected by any stage go to the DLQ.
  *
  * <p>Sources and sinks are constructor arguments so tests can swap them; {@link #main} wires
  * the production ones.
@@ -39,7 +41,7 @@ public class CeleryBridgeJob {
 
     private final Source<PulsarRecord, ?, ?> source;
     private final int sourceParallelism;
-    private final Sink<CeleryTask> celerySink;
+    private final Sink<CeleryMessage> celerySink;
     private final Sink<RejectedRecord> dlqSink;
     private final JobSettings settings;
 
@@ -50,7 +52,7 @@ public class CeleryBridgeJob {
     public CeleryBridgeJob(
             Source<PulsarRecord, ?, ?> source,
             int sourceParallelism,
-            Sink<CeleryTask> celerySink,
+            Sink<CeleryMessage> celerySink,
             Sink<RejectedRecord> dlqSink,
             JobSettings settings) {
         this.source = source;
@@ -92,11 +94,15 @@ public class CeleryBridgeJob {
                 .process(new DecodeEvents(new EventDecoder(settings.eventIdPointer, EventDecoder.DEFAULT_MAX_PAYLOAD_BYTES)))
                 .name("decode").uid("decode");
 
-        events.map(new EventToTaskMapper(settings.celeryTask, settings.celeryQueue))
-                .name("events-to-tasks").uid("events-to-tasks")
-                .sinkTo(celerySink).name("celery-sink").uid("celery-sink");
+        SingleOutputStreamOperator<CeleryMessage> messages = events
+                .process(new EncodeCeleryMessages(
+                        new EventToTaskMapper(settings.celeryTask, settings.celeryQueue), settings.codec()))
+                .name("encode-celery-messages").uid("encode-celery-messages");
+
+        messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink");
 
         events.getSideOutput(DecodeEvents.REJECTED)
+                .union(messages.getSideOutput(EncodeCeleryMessages.REJECTED))
                 .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink");
     }
 
@@ -124,6 +130,8 @@ public class CeleryBridgeJob {
     static CelerySink celerySink(JobSettings settings) {
         return CelerySink.builder()
                 .setClientProvider(ValkeyClientProvider.forUri(settings.valkeyUri))
+                .setDedupTtl(settings.dedupTtl)
+                .setMaxQueueDepth(settings.maxQueueDepth)
                 .build();
     }
 }

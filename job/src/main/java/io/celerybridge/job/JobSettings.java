@@ -1,5 +1,6 @@
 package io.celerybridge.job;
 
+import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.udfs.decode.EventDecoder;
 
 import org.apache.flink.api.java.utils.ParameterTool;
@@ -23,6 +24,8 @@ public final class JobSettings implements Serializable {
     final String celeryQueue;
     final String eventIdPointer;
     final Duration checkpointInterval;
+    final Duration dedupTtl;
+    final long maxQueueDepth;
 
     private JobSettings(ParameterTool p) {
         this.pulsarServiceUrl = p.get("pulsar.service-url", "pulsar://127.0.0.1:6650");
@@ -34,9 +37,15 @@ public final class JobSettings implements Serializable {
         this.celeryQueue = p.get("celery.queue", "celery");
         this.eventIdPointer = p.get("event-id-pointer", EventDecoder.DEFAULT_ID_POINTER);
         this.checkpointInterval = Duration.ofMillis(p.getLong("checkpoint-interval-ms", 5000));
+        this.dedupTtl = Duration.ofSeconds(p.getLong("cache-ttl-s", 86_400));
+        this.maxQueueDepth = p.getLong("celery.max-queue-depth", 100_000);
         if (checkpointInterval.toMillis() < 10) {
             throw new IllegalArgumentException("--checkpoint-interval-ms must be >= 10, got " + checkpointInterval.toMillis());
         }
+    }
+
+    CeleryEnvelopeCodec codec() {
+        return CeleryEnvelopeCodec.builder().build();
     }
 
     public static JobSettings fromArgs(String... args) {

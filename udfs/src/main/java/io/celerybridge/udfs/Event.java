@@ -6,7 +6,8 @@ import java.util.Objects;
 
 /**
  * A decoded event: its id (what deduplication and task ids key on), its payload as validated
- * JSON text, and when it was published. A Flink POJO.
+ * JSON text (the original bytes are exactly its UTF-8), when it was published, and where it came
+ * from, so a later rejection can still dead-letter it with its origin. A Flink POJO.
  */
 @PublicEvolving
 public class Event {
@@ -14,6 +15,9 @@ public class Event {
     private String id;
     private String payloadJson;
     private long publishTime;
+    private String sourceTopic;
+    private String sourceMessageId;
+    private String sourceKey;
 
     public Event() {}
 
@@ -21,6 +25,38 @@ public class Event {
         this.id = id;
         this.payloadJson = payloadJson;
         this.publishTime = publishTime;
+    }
+
+    /** Where the event was read from: an opaque topic name and message id, and its key (or null). */
+    public Event withSource(String topic, String messageId, String key) {
+        this.sourceTopic = topic;
+        this.sourceMessageId = messageId;
+        this.sourceKey = key;
+        return this;
+    }
+
+    public String getSourceTopic() {
+        return sourceTopic;
+    }
+
+    public void setSourceTopic(String sourceTopic) {
+        this.sourceTopic = sourceTopic;
+    }
+
+    public String getSourceMessageId() {
+        return sourceMessageId;
+    }
+
+    public void setSourceMessageId(String sourceMessageId) {
+        this.sourceMessageId = sourceMessageId;
+    }
+
+    public String getSourceKey() {
+        return sourceKey;
+    }
+
+    public void setSourceKey(String sourceKey) {
+        this.sourceKey = sourceKey;
     }
 
     public String getId() {

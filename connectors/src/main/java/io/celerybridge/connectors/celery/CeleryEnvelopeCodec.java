@@ -1,59 +1,106 @@
 package io.celerybridge.connectors.celery;
 
+import io.celerybridge.connectors.celery.internal.PythonJson;
 import io.celerybridge.connectors.celery.internal.PythonRepr;
 
 import org.apache.flink.annotation.PublicEvolving;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Encodes a {@link CeleryTask} as the message kombu's Redis transport LPUSHes: a JSON envelope
  * with a base64 body {@code [args, kwargs, embed]}, Celery task protocol v2 headers, and the
- * transport properties a stock worker needs ({@code delivery_tag}, {@code delivery_info}).
+ * transport properties a stock worker needs ({@code delivery_tag}, {@code delivery_info}). The
+ * JSON is written byte for byte as Python's {@code json.dumps} writes it.
  *
- * <p>Golden data in {@code shared/celery-fixtures} (Celery 5.2.6) defines the format.
+ * <p>Golden data in {@code shared/celery-fixtures} (Celery 5.2.6) defines the format. A task
+ * that would produce a message a stock worker drops or dies on is refused with a
+ * {@link CeleryEncodingException} naming why; the caller routes it to the DLQ.
+ *
+ * <p>Defaults: no global key prefix, dedup keys under {@value #DEFAULT_DEDUP_KEY_PREFIX}, ETAs at
+ * most {@link #DEFAULT_MAX_ETA} ahead (kombu's visibility timeout: a later ETA runs twice),
+ * arguments nested at most {@value #DEFAULT_MAX_NESTING_DEPTH} deep.
  */
 @PublicEvolving
 public final class CeleryEnvelopeCodec implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     /** Celery's own bound for argsrepr/kwargsrepr ({@code argsrepr_maxsize}). */
     public static final int REPR_MAX_CHARS = 1024;
+    public static final String DEFAULT_DEDUP_KEY_PREFIX = "celery-bridge:dedup:";
+    public static final Duration DEFAULT_MAX_ETA = Duration.ofHours(1);
+    /** Far below Python's recursion limit, which a worker hits decoding deeper bodies. */
+    public static final int DEFAULT_MAX_NESTING_DEPTH = 100;
 
     /** kombu's priority separator: {@code <queue>\x06\x16<bucket>}. */
     static final String PRIORITY_SEPARATOR = "\u0006\u0016";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    // Task names and header names go into a worker's dispatch and logs: keep them plain.
+    private static final Pattern TASK_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.:\\-]{0,199}");
+    private static final Pattern HEADER_NAME = Pattern.compile("x-[A-Za-z0-9_\\-]{1,64}");
+    private static final Pattern QUEUE_NAME = Pattern.compile("[A-Za-z0-9_.:\\-]{1,200}");
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final DateTimeFormatter ISO_SECONDS =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx").withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter ISO_MICROS =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx").withZone(ZoneOffset.UTC);
 
-    private final String origin;
-
-    /** @param origin the {@code origin} header, conventionally {@code name@host} */
-    public CeleryEnvelopeCodec(String origin) {
-        this.origin = origin;
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(10_000).build());
     }
 
-    /** The Valkey list the task goes to: the queue, or its priority bucket. */
+    private final String origin;
+    private final String globalKeyPrefix;
+    private final String dedupKeyPrefix;
+    private final Duration maxEta;
+    private final int maxNestingDepth;
+    private final Clock clock;
+
+    private CeleryEnvelopeCodec(Builder b) {
+        this.origin = b.origin;
+        this.globalKeyPrefix = b.globalKeyPrefix;
+        this.dedupKeyPrefix = b.dedupKeyPrefix;
+        this.maxEta = b.maxEta;
+        this.maxNestingDepth = b.maxNestingDepth;
+        this.clock = b.clock;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The Valkey list the task goes to: the queue, or its priority bucket, under the global prefix. */
     public String listKey(CeleryTask task) {
         int bucket = priorityBucket(task.priority());
-        return bucket == 0 ? task.queue() : task.queue() + PRIORITY_SEPARATOR + bucket;
+        return bucket == 0 ? queueKey(task) : queueKey(task) + PRIORITY_SEPARATOR + bucket;
+    }
+
+    private String queueKey(CeleryTask task) {
+        return globalKeyPrefix + task.queue();
     }
 
     /** kombu's default priority steps are 0, 3, 6, 9; a priority goes to the step at or below it. */
@@ -61,32 +108,58 @@ public final class CeleryEnvelopeCodec implements Serializable {
         return priority >= 9 ? 9 : (priority / 3) * 3;
     }
 
+    /** The message for the sink: envelope plus the keys of the atomic enqueue. */
+    public CeleryMessage toMessage(CeleryTask task) throws CeleryEncodingException {
+        return new CeleryMessage(task.id(), dedupKeyPrefix + task.idempotencyKey(), queueKey(task), listKey(task), encode(task));
+    }
+
     /**
-     * The envelope as JSON text.
+     * The envelope as JSON text (pure ASCII).
      *
-     * @throws CeleryEncodingException if the task's arguments are not a JSON array and object
+     * @throws CeleryEncodingException if no stock worker could run the task as described
      */
     public String encode(CeleryTask task) throws CeleryEncodingException {
+        check(TASK_NAME.matcher(task.name()).matches(), "task name '" + abbreviate(task.name()) + "' is not a valid Celery task name");
+        check(QUEUE_NAME.matcher(task.queue()).matches(), "queue '" + abbreviate(task.queue()) + "' is not a valid queue name");
         JsonNode args = parse(task.argsJson(), "args");
         JsonNode kwargs = parse(task.kwargsJson(), "kwargs");
-        if (!args.isArray()) {
-            throw new CeleryEncodingException("args must be a JSON array, got " + args.getNodeType());
+        check(args.isArray(), "args must be a JSON array, got " + args.getNodeType());
+        check(kwargs.isObject(), "kwargs must be a JSON object, got " + kwargs.getNodeType());
+        JsonNode callbacks = task.callbacksJson() == null ? null : parse(task.callbacksJson(), "callbacks");
+        if (callbacks != null) {
+            check(callbacks.isArray(), "callbacks must be a JSON array of signatures, got " + callbacks.getNodeType());
+            for (JsonNode sig : callbacks) {
+                check(sig.isObject() && sig.path("task").isTextual() && TASK_NAME.matcher(sig.path("task").asText()).matches(),
+                        "each callback must be a signature object with a valid \"task\" name");
+            }
         }
-        if (!kwargs.isObject()) {
-            throw new CeleryEncodingException("kwargs must be a JSON object, got " + kwargs.getNodeType());
+        int depth = Math.max(Math.max(depth(args), depth(kwargs)), callbacks == null ? 0 : depth(callbacks));
+        check(depth <= maxNestingDepth, "arguments are nested " + depth + " deep, the maximum is " + maxNestingDepth);
+        Instant now = clock.instant();
+        if (task.eta() != null) {
+            check(!task.eta().isAfter(now.plus(maxEta)), "eta " + task.eta() + " is more than " + maxEta
+                    + " ahead: beyond the broker's visibility timeout a stock worker runs it twice");
+        }
+        for (Map.Entry<String, String> h : task.headers().entrySet()) {
+            check(HEADER_NAME.matcher(h.getKey()).matches(), "header '" + abbreviate(h.getKey()) + "' must match x-[A-Za-z0-9_-]+");
+            check(h.getValue() != null, "header '" + h.getKey() + "' has no value");
         }
 
         ArrayNode body = NODES.arrayNode();
         body.add(args);
         body.add(kwargs);
         ObjectNode embed = body.addObject();
-        embed.putNull("callbacks");
+        if (callbacks == null) {
+            embed.putNull("callbacks");
+        } else {
+            embed.set("callbacks", callbacks);
+        }
         embed.putNull("errbacks");
         embed.putNull("chain");
         embed.putNull("chord");
 
         ObjectNode envelope = NODES.objectNode();
-        envelope.put("body", Base64.getEncoder().encodeToString(writeBytes(body)));
+        envelope.put("body", Base64.getEncoder().encodeToString(PythonJson.write(body)));
         envelope.put("content-encoding", "utf-8");
         envelope.put("content-type", "application/json");
 
@@ -117,15 +190,41 @@ public final class CeleryEnvelopeCodec implements Serializable {
         properties.put("correlation_id", task.id());
         properties.put("reply_to", "");
         properties.put("delivery_mode", 2);
+        if (task.expires() != null) {
+            // kombu sends the time left, in milliseconds, as a string.
+            long ms = Math.max(0, Duration.between(now, task.expires()).toMillis());
+            properties.put("expiration", Long.toString(ms));
+        }
         ObjectNode deliveryInfo = properties.putObject("delivery_info");
         deliveryInfo.put("exchange", "");
         deliveryInfo.put("routing_key", task.queue());
         properties.put("priority", task.priority());
         properties.put("body_encoding", "base64");
-        // Derived from the task id so a retried write produces the very same bytes.
+        // Derived from the task id so a re-encoded task produces the very same delivery tag.
         properties.put("delivery_tag", CeleryTaskIds.forKey("delivery:" + task.id()));
 
-        return new String(writeBytes(envelope), StandardCharsets.UTF_8);
+        return new String(PythonJson.write(envelope), StandardCharsets.US_ASCII);
+    }
+
+    private static void check(boolean ok, String reason) throws CeleryEncodingException {
+        if (!ok) {
+            throw new CeleryEncodingException(reason);
+        }
+    }
+
+    private static int depth(JsonNode node) {
+        if (!node.isContainerNode()) {
+            return 0;
+        }
+        int max = 0;
+        for (JsonNode child : node) {
+            max = Math.max(max, depth(child));
+        }
+        return max + 1;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 61) + "...";
     }
 
     private static void putTime(ObjectNode headers, String field, Instant t) {
@@ -145,11 +244,69 @@ public final class CeleryEnvelopeCodec implements Serializable {
         }
     }
 
-    private static byte[] writeBytes(JsonNode node) {
-        try {
-            return MAPPER.writeValueAsBytes(node);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree always serializes", e);
+    /** Builder for {@link CeleryEnvelopeCodec}. */
+    public static final class Builder {
+        private String origin = "celery-bridge@" + localHostName();
+        private String globalKeyPrefix = "";
+        private String dedupKeyPrefix = DEFAULT_DEDUP_KEY_PREFIX;
+        private Duration maxEta = DEFAULT_MAX_ETA;
+        private int maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {}
+
+        /** The {@code origin} header workers log; default {@code celery-bridge@<host>}. */
+        public Builder origin(String origin) {
+            this.origin = Objects.requireNonNull(origin, "origin");
+            return this;
+        }
+
+        /** kombu's {@code global_keyprefix} transport option: prefixes every queue's list key. */
+        public Builder globalKeyPrefix(String prefix) {
+            this.globalKeyPrefix = Objects.requireNonNull(prefix, "globalKeyPrefix");
+            return this;
+        }
+
+        public Builder dedupKeyPrefix(String prefix) {
+            this.dedupKeyPrefix = Objects.requireNonNull(prefix, "dedupKeyPrefix");
+            return this;
+        }
+
+        /** Set it to the broker's visibility timeout when that is not kombu's default hour. */
+        public Builder maxEta(Duration maxEta) {
+            if (maxEta.isNegative() || maxEta.isZero()) {
+                throw new IllegalArgumentException("maxEta must be positive, got " + maxEta);
+            }
+            this.maxEta = maxEta;
+            return this;
+        }
+
+        public Builder maxNestingDepth(int depth) {
+            if (depth < 1) {
+                throw new IllegalArgumentException("maxNestingDepth must be >= 1, got " + depth);
+            }
+            this.maxNestingDepth = depth;
+            return this;
+        }
+
+        Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public CeleryEnvelopeCodec build() {
+            if (dedupKeyPrefix.isEmpty()) {
+                throw new IllegalArgumentException("dedupKeyPrefix must not be empty: dedup keys would collide with queues");
+            }
+            return new CeleryEnvelopeCodec(this);
+        }
+
+        private static String localHostName() {
+            try {
+                return java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException e) {
+                return "unknown";
+            }
         }
     }
 }

@@ -1,44 +1,81 @@
 package io.celerybridge.connectors.celery;
 
+import io.celerybridge.connectors.celery.internal.CeleryMessageStateSerializer;
 import io.celerybridge.connectors.celery.internal.CelerySinkWriter;
+import io.celerybridge.connectors.celery.internal.EnqueueOptions;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 
 import org.apache.flink.annotation.PublicEvolving;
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.connector.base.sink.AsyncSinkBase;
+import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
+import org.apache.flink.connector.base.sink.writer.ElementConverter;
+import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfiguration;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.api.connector.sink2.StatefulSink.StatefulSinkWriter;
 
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Objects;
 
 /**
- * Enqueues {@link CeleryTask}s into a Valkey (Redis-protocol) Celery broker, in the message
- * format of kombu's Redis transport, so stock Celery workers execute them.
- *
- * <p>Writes are pipelined; buffered writes are flushed and acknowledged by Valkey before a
- * checkpoint completes, so nothing is lost on restore.
+ * Enqueues {@link CeleryMessage}s (tasks encoded by {@link CeleryEnvelopeCodec}) into a Valkey
+ * Celery broker so stock Celery workers execute them. Each message is marked done and enqueued
+ * in ONE atomic server-side step (see {@code IdempotentEnqueueScript}): replays after a crash or
+ * a restore never enqueue a second task, and nothing is marked without being enqueued.
  *
  * <pre>{@code
  * CelerySink sink = CelerySink.builder()
  *     .setClientProvider(ValkeyClientProvider.forUri("redis://127.0.0.1:6379/0"))
+ *     .setDedupTtl(Duration.ofHours(24))
+ *     .setMaxQueueDepth(100_000)
  *     .build();
  * }</pre>
  *
- * Defaults: {@link #DEFAULT_MAX_IN_FLIGHT} writes in flight per subtask; origin
- * {@code celery-bridge@<host>}.
+ * <p>Defaults: dedup TTL {@link #DEFAULT_DEDUP_TTL}; no max queue depth; batches of
+ * {@value #DEFAULT_MAX_BATCH_SIZE} messages or {@link #DEFAULT_MAX_TIME_IN_BUFFER}, carried
+ * {@value #DEFAULT_MESSAGES_PER_SCRIPT} per script call; {@value #DEFAULT_MAX_IN_FLIGHT_REQUESTS}
+ * batches in flight; {@value #DEFAULT_MAX_BUFFERED_REQUESTS} buffered; records up to
+ * {@value #DEFAULT_MAX_RECORD_SIZE_BYTES} bytes; retries back off from
+ * {@link #DEFAULT_INITIAL_BACKOFF} to {@link #DEFAULT_MAX_BACKOFF}.
+ *
+ * <p>The broker must be a single primary (with replicas or sentinel for failover): kombu has no
+ * Redis Cluster support, and the script's keys (dedup keys and queues) would not share a slot.
  */
 @PublicEvolving
-public final class CelerySink implements Sink<CeleryTask> {
-    private static final long serialVersionUID = 1L;
+public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage> {
+    private static final long serialVersionUID = 2L;
 
-    public static final int DEFAULT_MAX_IN_FLIGHT = 1000;
+    public static final Duration DEFAULT_DEDUP_TTL = Duration.ofHours(24);
+    public static final int DEFAULT_MAX_BATCH_SIZE = 1000;
+    public static final int DEFAULT_MESSAGES_PER_SCRIPT = 100;
+    public static final int DEFAULT_MAX_IN_FLIGHT_REQUESTS = 8;
+    public static final int DEFAULT_MAX_BUFFERED_REQUESTS = 20_000;
+    public static final long DEFAULT_MAX_BATCH_SIZE_BYTES = 16L * 1024 * 1024;
+    public static final long DEFAULT_MAX_RECORD_SIZE_BYTES = 4L * 1024 * 1024;
+    public static final Duration DEFAULT_MAX_TIME_IN_BUFFER = Duration.ofMillis(20);
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(2);
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(100);
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_QUEUE_FULL_POLL_INTERVAL = Duration.ofMillis(250);
 
     private final ValkeyClientProvider clientProvider;
-    private final CeleryEnvelopeCodec codec;
-    private final int maxInFlight;
+    private final EnqueueOptions options;
 
-    private CelerySink(ValkeyClientProvider clientProvider, CeleryEnvelopeCodec codec, int maxInFlight) {
-        this.clientProvider = clientProvider;
-        this.codec = codec;
-        this.maxInFlight = maxInFlight;
+    private CelerySink(Builder b) {
+        super(
+                (ElementConverter<CeleryMessage, CeleryMessage>) (message, context) -> message,
+                b.maxBatchSize,
+                b.maxInFlightRequests,
+                b.maxBufferedRequests,
+                b.maxBatchSizeInBytes,
+                b.maxTimeInBuffer.toMillis(),
+                b.maxRecordSizeInBytes,
+                b.requestTimeout.toMillis(),
+                false); // a timed-out batch is retried; the script makes the retry safe
+        this.clientProvider = b.clientProvider;
+        this.options = new EnqueueOptions(b.dedupTtl, b.maxQueueDepth, b.messagesPerScript,
+                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval);
     }
 
     public static Builder builder() {
@@ -46,16 +83,49 @@ public final class CelerySink implements Sink<CeleryTask> {
     }
 
     @Override
-    @SuppressWarnings("deprecation") // the WriterInitContext overload delegates here in Flink 1.20
-    public SinkWriter<CeleryTask> createWriter(InitContext context) {
-        return new CelerySinkWriter(clientProvider.createClient(), codec, maxInFlight);
+    @SuppressWarnings("deprecation") // Flink 1.20 routes WriterInitContext here
+    public StatefulSinkWriter<CeleryMessage, BufferedRequestState<CeleryMessage>> createWriter(InitContext context) {
+        return restoreWriter(context, Collections.emptyList());
     }
 
-    /** Builder for {@link CelerySink}; the client provider is required. */
+    @Override
+    @SuppressWarnings("deprecation")
+    public StatefulSinkWriter<CeleryMessage, BufferedRequestState<CeleryMessage>> restoreWriter(
+            InitContext context, Collection<BufferedRequestState<CeleryMessage>> recoveredState) {
+        AsyncSinkWriterConfiguration configuration = AsyncSinkWriterConfiguration.builder()
+                .setMaxBatchSize(getMaxBatchSize())
+                .setMaxBatchSizeInBytes(getMaxBatchSizeInBytes())
+                .setMaxInFlightRequests(getMaxInFlightRequests())
+                .setMaxBufferedRequests(getMaxBufferedRequests())
+                .setMaxTimeInBufferMS(getMaxTimeInBufferMS())
+                .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
+                .setRequestTimeoutMS(getRequestTimeoutMS())
+                .setFailOnTimeout(getFailOnTimeout())
+                .build();
+        return new CelerySinkWriter(getElementConverter(), context, configuration, recoveredState, clientProvider, options);
+    }
+
+    @Override
+    public SimpleVersionedSerializer<BufferedRequestState<CeleryMessage>> getWriterStateSerializer() {
+        return new CeleryMessageStateSerializer();
+    }
+
+    /** Builder for {@link CelerySink}; only the client provider is required. */
     public static final class Builder {
         private ValkeyClientProvider clientProvider;
-        private String origin;
-        private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+        private Duration dedupTtl = DEFAULT_DEDUP_TTL;
+        private long maxQueueDepth;
+        private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+        private int messagesPerScript = DEFAULT_MESSAGES_PER_SCRIPT;
+        private int maxInFlightRequests = DEFAULT_MAX_IN_FLIGHT_REQUESTS;
+        private int maxBufferedRequests = DEFAULT_MAX_BUFFERED_REQUESTS;
+        private long maxBatchSizeInBytes = DEFAULT_MAX_BATCH_SIZE_BYTES;
+        private long maxRecordSizeInBytes = DEFAULT_MAX_RECORD_SIZE_BYTES;
+        private Duration maxTimeInBuffer = DEFAULT_MAX_TIME_IN_BUFFER;
+        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
+        private Duration queueFullPollInterval = DEFAULT_QUEUE_FULL_POLL_INTERVAL;
 
         private Builder() {}
 
@@ -64,31 +134,97 @@ public final class CelerySink implements Sink<CeleryTask> {
             return this;
         }
 
-        /** The {@code origin} header workers log; default {@code celery-bridge@<host>}. */
-        public Builder setOrigin(String origin) {
-            this.origin = origin;
+        /** How long an enqueued event's dedup key lives: replays within it never enqueue twice. */
+        public Builder setDedupTtl(Duration dedupTtl) {
+            this.dedupTtl = dedupTtl;
             return this;
         }
 
-        public Builder setMaxInFlight(int maxInFlight) {
-            this.maxInFlight = maxInFlight;
+        /** Per queue, summed over its priority lists; at or above it the sink waits. 0 = no limit. */
+        public Builder setMaxQueueDepth(long maxQueueDepth) {
+            this.maxQueueDepth = maxQueueDepth;
+            return this;
+        }
+
+        public Builder setMaxBatchSize(int maxBatchSize) {
+            this.maxBatchSize = maxBatchSize;
+            return this;
+        }
+
+        public Builder setMessagesPerScript(int messagesPerScript) {
+            this.messagesPerScript = messagesPerScript;
+            return this;
+        }
+
+        public Builder setMaxInFlightRequests(int maxInFlightRequests) {
+            this.maxInFlightRequests = maxInFlightRequests;
+            return this;
+        }
+
+        public Builder setMaxBufferedRequests(int maxBufferedRequests) {
+            this.maxBufferedRequests = maxBufferedRequests;
+            return this;
+        }
+
+        public Builder setMaxBatchSizeInBytes(long maxBatchSizeInBytes) {
+            this.maxBatchSizeInBytes = maxBatchSizeInBytes;
+            return this;
+        }
+
+        public Builder setMaxRecordSizeInBytes(long maxRecordSizeInBytes) {
+            this.maxRecordSizeInBytes = maxRecordSizeInBytes;
+            return this;
+        }
+
+        public Builder setMaxTimeInBuffer(Duration maxTimeInBuffer) {
+            this.maxTimeInBuffer = maxTimeInBuffer;
+            return this;
+        }
+
+        public Builder setRequestTimeout(Duration requestTimeout) {
+            this.requestTimeout = requestTimeout;
+            return this;
+        }
+
+        public Builder setRetryBackoff(Duration initial, Duration max) {
+            this.initialBackoff = initial;
+            this.maxBackoff = max;
+            return this;
+        }
+
+        public Builder setQueueFullPollInterval(Duration interval) {
+            this.queueFullPollInterval = interval;
             return this;
         }
 
         public CelerySink build() {
             Objects.requireNonNull(clientProvider, "CelerySink: clientProvider is required");
-            if (maxInFlight < 1) {
-                throw new IllegalArgumentException("CelerySink: maxInFlight must be >= 1, got " + maxInFlight);
+            positive("dedupTtl", dedupTtl.getSeconds());
+            if (maxQueueDepth < 0) {
+                throw new IllegalArgumentException("CelerySink: maxQueueDepth must be >= 0 (0 = no limit), got " + maxQueueDepth);
             }
-            String o = origin != null ? origin : "celery-bridge@" + localHostName();
-            return new CelerySink(clientProvider, new CeleryEnvelopeCodec(o), maxInFlight);
+            positive("maxBatchSize", maxBatchSize);
+            positive("messagesPerScript", messagesPerScript);
+            positive("maxInFlightRequests", maxInFlightRequests);
+            if (maxBufferedRequests <= maxBatchSize) {
+                throw new IllegalArgumentException("CelerySink: maxBufferedRequests (" + maxBufferedRequests
+                        + ") must be greater than maxBatchSize (" + maxBatchSize + ")");
+            }
+            positive("maxBatchSizeInBytes", maxBatchSizeInBytes);
+            positive("maxRecordSizeInBytes", maxRecordSizeInBytes);
+            positive("maxTimeInBuffer", maxTimeInBuffer.toMillis());
+            positive("requestTimeout", requestTimeout.toMillis());
+            positive("initialBackoff", initialBackoff.toMillis());
+            if (maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("CelerySink: maxBackoff (" + maxBackoff + ") must be >= initialBackoff (" + initialBackoff + ")");
+            }
+            positive("queueFullPollInterval", queueFullPollInterval.toMillis());
+            return new CelerySink(this);
         }
 
-        private static String localHostName() {
-            try {
-                return java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.net.UnknownHostException e) {
-                return "unknown";
+        private static void positive(String option, long value) {
+            if (value <= 0) {
+                throw new IllegalArgumentException("CelerySink: " + option + " must be positive, got " + value);
             }
         }
     }

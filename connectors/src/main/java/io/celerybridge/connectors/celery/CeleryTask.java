@@ -25,6 +25,7 @@ public final class CeleryTask implements Serializable {
     public static final String DEFAULT_QUEUE = "celery";
 
     private final String id;
+    private final String idempotencyKey;
     private final String name;
     private final String argsJson;
     private final String kwargsJson;
@@ -35,10 +36,12 @@ public final class CeleryTask implements Serializable {
     private final long etaMicros;
     private final long expiresMicros;
     private final boolean ignoreResult;
+    private final String callbacksJson;
     private final Map<String, String> headers;
 
     private CeleryTask(Builder b) {
         this.id = b.id;
+        this.idempotencyKey = b.idempotencyKey != null ? b.idempotencyKey : b.id;
         this.name = b.name;
         this.argsJson = b.argsJson;
         this.kwargsJson = b.kwargsJson;
@@ -47,6 +50,7 @@ public final class CeleryTask implements Serializable {
         this.etaMicros = toMicros(b.eta);
         this.expiresMicros = toMicros(b.expires);
         this.ignoreResult = b.ignoreResult;
+        this.callbacksJson = b.callbacksJson;
         this.headers = new LinkedHashMap<>(b.headers);
     }
 
@@ -57,6 +61,14 @@ public final class CeleryTask implements Serializable {
     /** Celery task id; the bridge derives it from the event id (see {@link CeleryTaskIds}). */
     public String id() {
         return id;
+    }
+
+    /**
+     * What the sink marks as done, atomically with the enqueue (defaults to the task id). The
+     * bridge uses the event id, so an event replayed within the dedup TTL never yields a second task.
+     */
+    public String idempotencyKey() {
+        return idempotencyKey;
     }
 
     /** Registered task name, e.g. {@code tasks.add}. */
@@ -97,6 +109,11 @@ public final class CeleryTask implements Serializable {
         return ignoreResult;
     }
 
+    /** Signatures to call with the result (Celery's {@code link}), as a JSON array, or null. */
+    public String callbacksJson() {
+        return callbacksJson;
+    }
+
     /** Custom message headers (placed at the top level of the Celery {@code headers}). */
     public Map<String, String> headers() {
         return Collections.unmodifiableMap(headers);
@@ -124,12 +141,14 @@ public final class CeleryTask implements Serializable {
         return priority == t.priority
                 && ignoreResult == t.ignoreResult
                 && id.equals(t.id)
+                && idempotencyKey.equals(t.idempotencyKey)
                 && name.equals(t.name)
                 && argsJson.equals(t.argsJson)
                 && kwargsJson.equals(t.kwargsJson)
                 && queue.equals(t.queue)
                 && etaMicros == t.etaMicros
                 && expiresMicros == t.expiresMicros
+                && Objects.equals(callbacksJson, t.callbacksJson)
                 && headers.equals(t.headers);
     }
 
@@ -147,6 +166,7 @@ public final class CeleryTask implements Serializable {
     /** Builds a {@link CeleryTask}; {@code id} and {@code name} are required. */
     public static final class Builder {
         private String id;
+        private String idempotencyKey;
         private String name;
         private String argsJson = "[]";
         private String kwargsJson = "{}";
@@ -155,12 +175,19 @@ public final class CeleryTask implements Serializable {
         private Instant eta;
         private Instant expires;
         private boolean ignoreResult;
+        private String callbacksJson;
         private final Map<String, String> headers = new LinkedHashMap<>();
 
         private Builder() {}
 
         public Builder id(String id) {
             this.id = id;
+            return this;
+        }
+
+        /** Defaults to the task id. */
+        public Builder idempotencyKey(String idempotencyKey) {
+            this.idempotencyKey = idempotencyKey;
             return this;
         }
 
@@ -201,6 +228,12 @@ public final class CeleryTask implements Serializable {
 
         public Builder ignoreResult(boolean ignoreResult) {
             this.ignoreResult = ignoreResult;
+            return this;
+        }
+
+        /** A JSON array of Celery signatures ({@code {"task": ..., "args": [...], ...}}), or null. */
+        public Builder callbacksJson(String callbacksJson) {
+            this.callbacksJson = callbacksJson;
             return this;
         }
 

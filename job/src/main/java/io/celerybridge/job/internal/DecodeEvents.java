@@ -24,7 +24,8 @@ public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
     @Override
     public void processElement(PulsarRecord record, Context ctx, Collector<Event> out) {
         try {
-            out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime()));
+            out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime())
+                    .withSource(record.getTopic(), record.getMessageId(), record.getKey()));
         } catch (EventDecodingException e) {
             ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()));
         }

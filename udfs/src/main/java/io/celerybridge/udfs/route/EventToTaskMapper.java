@@ -27,6 +27,7 @@ public class EventToTaskMapper implements MapFunction<Event, CeleryTask> {
     public CeleryTask map(Event event) {
         return CeleryTask.builder()
                 .id(CeleryTaskIds.forKey(event.getId()))
+                .idempotencyKey(event.getId())
                 .name(taskName)
                 .kwargsJson("{\"event\":" + event.getPayloadJson() + "}")
                 .queue(queue)

@@ -1,92 +1,211 @@
 package io.celerybridge.connectors.celery.internal;
 
-import io.celerybridge.connectors.celery.CeleryEncodingException;
-import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
-import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.connectors.celery.CeleryMessage;
+import io.celerybridge.connectors.celery.CelerySinkException;
+import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 
 import org.apache.flink.annotation.Internal;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.connector.base.sink.writer.AsyncSinkWriter;
+import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
+import org.apache.flink.connector.base.sink.writer.ElementConverter;
+import org.apache.flink.connector.base.sink.writer.ResultHandler;
+import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfiguration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Pipelines one LPUSH per task (auto-flush off) and waits for Valkey's replies whenever the
- * in-flight bound is reached and on every {@link #flush}, which Flink calls before a checkpoint:
- * at-least-once.
+ * Writes each batch of messages as pipelined EVALSHA calls of {@link IdempotentEnqueueScript}
+ * (many messages per call, one flush per batch). Flink's AsyncSinkWriter does the batching by
+ * count, bytes and time, bounds the requests in flight and keeps buffered messages in checkpoint
+ * state. Transient errors and full queues hold the affected messages and retry them after a
+ * delay, which backpressures the job; fatal errors fail it (see {@link ValkeyErrorClassifier}).
  */
 @Internal
-public final class CelerySinkWriter implements SinkWriter<CeleryTask> {
+public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, CeleryMessage> {
 
-    private static final long REPLY_TIMEOUT_SECONDS = 60;
+    private static final Logger LOG = LoggerFactory.getLogger(CelerySinkWriter.class);
 
+    private final EnqueueOptions options;
     private final RedisClient client;
     private final StatefulRedisConnection<String, String> connection;
     private final RedisAsyncCommands<String, String> commands;
-    private final CeleryEnvelopeCodec codec;
-    private final int maxInFlight;
-    private final List<RedisFuture<Long>> inFlight = new ArrayList<>();
+    private final ScheduledExecutorService retryTimer;
+    private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    private volatile boolean loadScript = true;
 
-    public CelerySinkWriter(RedisClient client, CeleryEnvelopeCodec codec, int maxInFlight) {
-        this.client = client;
+    private final Counter tasksEnqueued;
+    private final Counter duplicatesSkipped;
+    private final Counter transientErrors;
+    private final Counter queueFullWaits;
+    private final Histogram batchSize;
+    private final Histogram enqueueLatencyMs;
+
+    @SuppressWarnings("deprecation") // Sink.InitContext: the context Flink 1.20 hands to createWriter
+    public CelerySinkWriter(
+            ElementConverter<CeleryMessage, CeleryMessage> converter,
+            Sink.InitContext context,
+            AsyncSinkWriterConfiguration configuration,
+            Collection<BufferedRequestState<CeleryMessage>> states,
+            ValkeyClientProvider clientProvider,
+            EnqueueOptions options) {
+        super(converter, context, configuration, states);
+        this.options = options;
+        this.client = clientProvider.createClient();
         this.connection = client.connect();
         this.connection.setAutoFlushCommands(false);
         this.commands = connection.async();
-        this.codec = codec;
-        this.maxInFlight = maxInFlight;
+        this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "celery-sink-retry-" + context.getSubtaskId());
+            t.setDaemon(true);
+            return t;
+        });
+        MetricGroup metrics = context.metricGroup();
+        this.tasksEnqueued = metrics.counter("tasksEnqueued");
+        this.duplicatesSkipped = metrics.counter("duplicatesSkippedAtEnqueue");
+        this.transientErrors = metrics.counter("enqueueTransientErrors");
+        this.queueFullWaits = metrics.counter("queueFullWaits");
+        this.batchSize = metrics.histogram("enqueueBatchSize", new DescriptiveStatisticsHistogram(1000));
+        this.enqueueLatencyMs = metrics.histogram("enqueueLatencyMs", new DescriptiveStatisticsHistogram(1000));
     }
 
     @Override
-    public void write(CeleryTask task, Context context) throws IOException, InterruptedException {
-        String envelope;
-        try {
-            envelope = codec.encode(task);
-        } catch (CeleryEncodingException e) {
-            throw new IOException("task " + task.id() + " cannot be encoded: " + e.getMessage(), e);
+    protected void submitRequestEntries(List<CeleryMessage> entries, ResultHandler<CeleryMessage> result) {
+        long start = System.nanoTime();
+        if (loadScript) {
+            // Pipelined ahead of the calls below, so a server that lost its scripts (restart,
+            // SCRIPT FLUSH) has it again before they run.
+            commands.scriptLoad(IdempotentEnqueueScript.SOURCE);
+            loadScript = false;
         }
-        inFlight.add(commands.lpush(codec.listKey(task), envelope));
-        if (inFlight.size() >= maxInFlight) {
-            awaitInFlight();
-        }
-    }
-
-    @Override
-    public void flush(boolean endOfInput) throws IOException, InterruptedException {
-        awaitInFlight();
-    }
-
-    private void awaitInFlight() throws IOException, InterruptedException {
-        if (inFlight.isEmpty()) {
-            return;
+        int n = entries.size();
+        int per = options.messagesPerScript;
+        List<List<CeleryMessage>> chunks = new ArrayList<>((n + per - 1) / per);
+        List<IdempotentEnqueueScript.Call> calls = new ArrayList<>(chunks.size());
+        List<CompletableFuture<String>> replies = new ArrayList<>(chunks.size());
+        for (int from = 0; from < n; from += per) {
+            List<CeleryMessage> chunk = entries.subList(from, Math.min(n, from + per));
+            IdempotentEnqueueScript.Call call =
+                    IdempotentEnqueueScript.call(chunk, options.dedupTtl.getSeconds(), options.maxQueueDepth);
+            RedisFuture<String> reply = commands.evalsha(
+                    IdempotentEnqueueScript.SHA1, ScriptOutputType.VALUE, call.keys, call.args);
+            chunks.add(chunk);
+            calls.add(call);
+            replies.add(reply.toCompletableFuture());
         }
         connection.flushCommands();
-        try {
-            for (RedisFuture<Long> f : inFlight) {
-                f.get(REPLY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        CompletableFuture.allOf(replies.toArray(new CompletableFuture[0]))
+                .handle((ignored, e) -> {
+                    onReplies(chunks, calls, replies, result, start);
+                    return null;
+                });
+    }
+
+    private void onReplies(
+            List<List<CeleryMessage>> chunks,
+            List<IdempotentEnqueueScript.Call> calls,
+            List<CompletableFuture<String>> replies,
+            ResultHandler<CeleryMessage> result,
+            long start) {
+        List<CeleryMessage> retry = new ArrayList<>();
+        Throwable transientCause = null;
+        String fullQueue = null;
+        long enqueued = 0;
+        long duplicates = 0;
+        for (int i = 0; i < chunks.size(); i++) {
+            CompletableFuture<String> reply = replies.get(i);
+            if (reply.isCompletedExceptionally()) {
+                Throwable cause = reply.handle((v, e) -> e).join();
+                cause = cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+                if (ValkeyErrorClassifier.isNoScript(cause)) {
+                    loadScript = true;
+                }
+                Optional<String> fatal = ValkeyErrorClassifier.fatalReason(cause);
+                if (fatal.isPresent()) {
+                    result.completeExceptionally(new CelerySinkException("Celery sink cannot enqueue: " + fatal.get(), cause));
+                    return;
+                }
+                transientCause = cause;
+                retry.addAll(chunks.get(i));
+                continue;
             }
-        } catch (ExecutionException e) {
-            throw new IOException("Valkey rejected an enqueue: " + e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IOException("Valkey did not answer an enqueue within " + REPLY_TIMEOUT_SECONDS + " s", e);
+            String flags = reply.join();
+            String full = calls.get(i).fullQueue(flags);
+            if (full != null) {
+                fullQueue = full;
+                retry.addAll(chunks.get(i));
+                continue;
+            }
+            for (int c = 0; c < flags.length(); c++) {
+                if (flags.charAt(c) == '1') {
+                    enqueued++;
+                } else {
+                    duplicates++;
+                }
+            }
         }
-        inFlight.clear();
+        tasksEnqueued.inc(enqueued);
+        duplicatesSkipped.inc(duplicates);
+        if (retry.isEmpty()) {
+            consecutiveFailures.set(0);
+            batchSize.update(enqueued + duplicates);
+            enqueueLatencyMs.update((System.nanoTime() - start) / 1_000_000);
+            result.complete();
+            return;
+        }
+        long delay;
+        if (transientCause != null) {
+            transientErrors.inc();
+            int failures = consecutiveFailures.incrementAndGet();
+            delay = options.backoffMillis(failures, ThreadLocalRandom.current().nextDouble());
+            LOG.warn("Valkey enqueue failed ({} consecutive), retrying {} messages in {} ms: {}",
+                    failures, retry.size(), delay, transientCause.toString());
+        } else {
+            queueFullWaits.inc();
+            delay = options.queueFullPollInterval.toMillis();
+            LOG.debug("queue {} is at its max depth {}; holding {} messages for {} ms",
+                    fullQueue, options.maxQueueDepth, retry.size(), delay);
+        }
+        retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected long getSizeInBytes(CeleryMessage message) {
+        return message.sizeInBytes();
     }
 
     @Override
     public void close() {
         try {
-            connection.close();
+            super.close();
         } finally {
-            client.shutdown();
+            retryTimer.shutdownNow();
+            try {
+                connection.close();
+            } finally {
+                client.shutdown();
+            }
         }
     }
 }

@@ -1,0 +1,41 @@
+package io.celerybridge.connectors.celery.internal;
+
+import org.apache.flink.annotation.Internal;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+/** The sink's enqueue settings, validated by the builder and shipped to each writer. */
+@Internal
+public final class EnqueueOptions implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public final Duration dedupTtl;
+    public final long maxQueueDepth;
+    public final int messagesPerScript;
+    public final Duration initialBackoff;
+    public final Duration maxBackoff;
+    public final Duration queueFullPollInterval;
+
+    public EnqueueOptions(
+            Duration dedupTtl,
+            long maxQueueDepth,
+            int messagesPerScript,
+            Duration initialBackoff,
+            Duration maxBackoff,
+            Duration queueFullPollInterval) {
+        this.dedupTtl = dedupTtl;
+        this.maxQueueDepth = maxQueueDepth;
+        this.messagesPerScript = messagesPerScript;
+        this.initialBackoff = initialBackoff;
+        this.maxBackoff = maxBackoff;
+        this.queueFullPollInterval = queueFullPollInterval;
+    }
+
+    /** Exponential backoff with +-20% jitter for the n-th consecutive failure (n >= 1). */
+    public long backoffMillis(int n, double random) {
+        double base = initialBackoff.toMillis() * Math.pow(2, Math.min(n - 1, 20));
+        double capped = Math.min(base, maxBackoff.toMillis());
+        return Math.max(1, Math.round(capped * (0.8 + 0.4 * random)));
+    }
+}
