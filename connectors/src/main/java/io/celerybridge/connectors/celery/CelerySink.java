@@ -10,6 +10,8 @@ import org.apache.flink.connector.base.sink.AsyncSinkBase;
 import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
 import org.apache.flink.connector.base.sink.writer.ElementConverter;
 import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfiguration;
+import org.apache.flink.connector.base.sink.writer.strategy.AIMDScalingStrategy;
+import org.apache.flink.connector.base.sink.writer.strategy.CongestionControlRateLimitingStrategy;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.api.connector.sink2.StatefulSink.StatefulSinkWriter;
 
@@ -101,8 +103,23 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
                 .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
                 .setRequestTimeoutMS(getRequestTimeoutMS())
                 .setFailOnTimeout(getFailOnTimeout())
+                .setRateLimitingStrategy(rateLimitingStrategy(getMaxBatchSize(), getMaxInFlightRequests()))
                 .build();
         return new CelerySinkWriter(getElementConverter(), context, configuration, recoveredState, clientProvider, options);
+    }
+
+    /**
+     * Flink's default starts a writer with ONE batch in flight and adds 10 messages per completed
+     * request, a slow ramp after every restart. Start with every allowed request in flight
+     * instead; failures still halve the window (AIMD).
+     */
+    static CongestionControlRateLimitingStrategy rateLimitingStrategy(int maxBatchSize, int maxInFlightRequests) {
+        int window = maxBatchSize * maxInFlightRequests;
+        return CongestionControlRateLimitingStrategy.builder()
+                .setMaxInFlightRequests(maxInFlightRequests)
+                .setInitialMaxInFlightMessages(window)
+                .setScalingStrategy(AIMDScalingStrategy.builder(window).setIncreaseRate(maxBatchSize).build())
+                .build();
     }
 
     @Override
@@ -205,6 +222,10 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
             }
             positive("maxBatchSize", maxBatchSize);
             positive("messagesPerScript", messagesPerScript);
+            if (messagesPerScript > io.celerybridge.connectors.celery.internal.IdempotentEnqueueScript.MAX_MESSAGES_PER_CALL) {
+                throw new IllegalArgumentException("CelerySink: messagesPerScript must be <= "
+                        + io.celerybridge.connectors.celery.internal.IdempotentEnqueueScript.MAX_MESSAGES_PER_CALL + ", got " + messagesPerScript);
+            }
             positive("maxInFlightRequests", maxInFlightRequests);
             if (maxBufferedRequests <= maxBatchSize) {
                 throw new IllegalArgumentException("CelerySink: maxBufferedRequests (" + maxBufferedRequests
