@@ -2,14 +2,15 @@ package io.celerybridge.job;
 
 import io.celerybridge.connectors.celery.CelerySink;
 import io.celerybridge.connectors.celery.CeleryMessage;
+import io.celerybridge.connectors.pulsar.DeadLetter;
+import io.celerybridge.connectors.pulsar.DeadLetterSerializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
 import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 import io.celerybridge.job.internal.DecodeEvents;
 import io.celerybridge.job.internal.EncodeCeleryMessages;
-import io.celerybridge.job.internal.LogRejectedRecords;
-import io.celerybridge.job.internal.RejectedRecord;
+import io.celerybridge.job.internal.ToDeadLetter;
 import io.celerybridge.udfs.Event;
 import io.celerybridge.udfs.decode.EventDecoder;
 import io.celerybridge.udfs.route.EventToTaskMapper;
@@ -18,6 +19,8 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.pulsar.sink.PulsarSink;
 import org.apache.flink.connector.pulsar.source.PulsarSource;
 import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -42,7 +45,7 @@ public class CeleryBridgeJob {
     private final Source<PulsarRecord, ?, ?> source;
     private final int sourceParallelism;
     private final Sink<CeleryMessage> celerySink;
-    private final Sink<RejectedRecord> dlqSink;
+    private final Sink<DeadLetter> dlqSink;
     private final JobSettings settings;
 
     /**
@@ -53,7 +56,7 @@ public class CeleryBridgeJob {
             Source<PulsarRecord, ?, ?> source,
             int sourceParallelism,
             Sink<CeleryMessage> celerySink,
-            Sink<RejectedRecord> dlqSink,
+            Sink<DeadLetter> dlqSink,
             JobSettings settings) {
         this.source = source;
         this.sourceParallelism = sourceParallelism;
@@ -71,7 +74,7 @@ public class CeleryBridgeJob {
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(JobSettings settings) {
         return new CeleryBridgeJob(
-                pulsarSource(settings), sourceParallelism(settings), celerySink(settings), new LogRejectedRecords(), settings);
+                pulsarSource(settings), sourceParallelism(settings), celerySink(settings), dlqSink(settings), settings);
     }
 
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
@@ -103,6 +106,7 @@ public class CeleryBridgeJob {
 
         events.getSideOutput(DecodeEvents.REJECTED)
                 .union(messages.getSideOutput(EncodeCeleryMessages.REJECTED))
+                .map(new ToDeadLetter()).name("to-dead-letters").uid("to-dead-letters")
                 .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink");
     }
 
@@ -125,6 +129,16 @@ public class CeleryBridgeJob {
             return 1;
         }
         return DEFAULT_PARALLELISM;
+    }
+
+    static PulsarSink<DeadLetter> dlqSink(JobSettings settings) {
+        return PulsarSink.builder()
+                .setServiceUrl(settings.pulsarServiceUrl)
+                .setAdminUrl(settings.pulsarAdminUrl)
+                .setTopics(settings.dlqTopic)
+                .setSerializationSchema(new DeadLetterSerializationSchema())
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .build();
     }
 
     static CelerySink celerySink(JobSettings settings) {

@@ -18,6 +18,7 @@ public final class JobSettings implements Serializable {
     final String pulsarServiceUrl;
     final String pulsarAdminUrl;
     final String topic;
+    final String dlqTopic;
     final String subscription;
     final String valkeyUri;
     final String celeryTask;
@@ -31,6 +32,7 @@ public final class JobSettings implements Serializable {
         this.pulsarServiceUrl = p.get("pulsar.service-url", "pulsar://127.0.0.1:6650");
         this.pulsarAdminUrl = p.get("pulsar.admin-url", "http://127.0.0.1:8080");
         this.topic = p.get("topic", "persistent://public/default/celery-bridge-events");
+        this.dlqTopic = p.get("dlq-topic", topic + "-dlq");
         this.subscription = p.get("subscription", "celery-bridge");
         this.valkeyUri = p.get("valkey.uri", "redis://127.0.0.1:6379/0");
         this.celeryTask = p.get("celery.task", "celery_bridge.process_event");

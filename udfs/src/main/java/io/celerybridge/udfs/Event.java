@@ -18,6 +18,7 @@ public class Event {
     private String sourceTopic;
     private String sourceMessageId;
     private String sourceKey;
+    private java.util.Map<String, String> sourceProperties = new java.util.HashMap<>();
 
     public Event() {}
 
@@ -28,11 +29,21 @@ public class Event {
     }
 
     /** Where the event was read from: an opaque topic name and message id, and its key (or null). */
-    public Event withSource(String topic, String messageId, String key) {
+    public Event withSource(String topic, String messageId, String key, java.util.Map<String, String> properties) {
         this.sourceTopic = topic;
         this.sourceMessageId = messageId;
         this.sourceKey = key;
+        this.sourceProperties = properties;
         return this;
+    }
+
+    /** The source message's properties, kept so a dead letter can carry them unchanged. */
+    public java.util.Map<String, String> getSourceProperties() {
+        return sourceProperties;
+    }
+
+    public void setSourceProperties(java.util.Map<String, String> sourceProperties) {
+        this.sourceProperties = sourceProperties;
     }
 
     public String getSourceTopic() {

@@ -25,7 +25,7 @@ public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
     public void processElement(PulsarRecord record, Context ctx, Collector<Event> out) {
         try {
             out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime())
-                    .withSource(record.getTopic(), record.getMessageId(), record.getKey()));
+                    .withSource(record.getTopic(), record.getMessageId(), record.getKey(), record.getProperties()));
         } catch (EventDecodingException e) {
             ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()));
         }

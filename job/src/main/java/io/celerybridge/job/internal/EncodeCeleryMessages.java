@@ -40,13 +40,15 @@ public class EncodeCeleryMessages extends ProcessFunction<Event, CeleryMessage> 
         try {
             out.collect(codec.toMessage(task));
         } catch (CeleryEncodingException e) {
-            ctx.output(REJECTED, new RejectedRecord(originalRecord(event), "encode", UNENCODABLE_TASK, e.getMessage()));
+            ctx.output(REJECTED, new RejectedRecord(originalRecord(event), "encode", UNENCODABLE_TASK, e.getMessage())
+                    .withEvent(event.getId()));
         }
     }
 
     /** The payload text was decoded from valid UTF-8, so its UTF-8 is the original bytes. */
     static PulsarRecord originalRecord(Event event) {
         return new PulsarRecord(event.getPayloadJson().getBytes(StandardCharsets.UTF_8), event.getSourceTopic(),
-                event.getSourceMessageId(), event.getSourceKey(), event.getPublishTime(), 0, Map.of());
+                event.getSourceMessageId(), event.getSourceKey(), event.getPublishTime(), 0,
+                event.getSourceProperties() == null ? Map.of() : event.getSourceProperties());
     }
 }

@@ -8,6 +8,9 @@ public class RejectedRecord {
     private String stage;
     private String reason;
     private String message;
+    private String eventId;
+    private int attempts = 1;
+    private String firstFailure;
 
     public RejectedRecord() {}
 
@@ -16,6 +19,42 @@ public class RejectedRecord {
         this.stage = stage;
         this.reason = reason;
         this.message = message;
+    }
+
+    public RejectedRecord withEvent(String eventId) {
+        this.eventId = eventId;
+        return this;
+    }
+
+    /** How many times the stage tried, and when it first failed (ISO-8601), for retried stages. */
+    public RejectedRecord withAttempts(int attempts, String firstFailure) {
+        this.attempts = attempts;
+        this.firstFailure = firstFailure;
+        return this;
+    }
+
+    public String getEventId() {
+        return eventId;
+    }
+
+    public void setEventId(String eventId) {
+        this.eventId = eventId;
+    }
+
+    public int getAttempts() {
+        return attempts;
+    }
+
+    public void setAttempts(int attempts) {
+        this.attempts = attempts;
+    }
+
+    public String getFirstFailure() {
+        return firstFailure;
+    }
+
+    public void setFirstFailure(String firstFailure) {
+        this.firstFailure = firstFailure;
     }
 
     public PulsarRecord getRecord() {

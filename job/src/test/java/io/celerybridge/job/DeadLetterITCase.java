@@ -1,0 +1,128 @@
+package io.celerybridge.job;
+
+import io.celerybridge.connectors.celery.CeleryTaskIds;
+import io.celerybridge.connectors.testutils.CeleryBackendReader;
+import io.celerybridge.connectors.testutils.TestServers;
+import io.celerybridge.job.internal.ToDeadLetter;
+
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+
+import org.apache.pulsar.client.api.Consumer;
+import org.apache.pulsar.client.api.Message;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
+import org.apache.pulsar.client.api.Schema;
+import org.apache.pulsar.client.api.SubscriptionInitialPosition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Bad input goes to the DLQ topic with its reason, the job keeps running; DLQ replay round trip. */
+class DeadLetterITCase {
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    @Test
+    void badInputIsDeadLetteredWithReasonAndReplayRunsOnce() throws Exception {
+        String run = UUID.randomUUID().toString();
+        String topic = "persistent://public/default/dlq-it-" + run;
+        String dlqTopic = topic + "-dlq";
+        JobSettings settings = JobSettings.fromArgs(
+                "--pulsar.service-url", TestServers.pulsarServiceUrl(),
+                "--pulsar.admin-url", TestServers.pulsarAdminUrl(),
+                "--valkey.uri", TestServers.valkeyUri(),
+                "--topic", topic, "--dlq-topic", dlqTopic, "--subscription", "dlq-it",
+                "--checkpoint-interval-ms", "500");
+
+        Map<String, byte[]> bad = new LinkedHashMap<>();
+        bad.put("MALFORMED_JSON", "{\"id\": \"x\",".getBytes(StandardCharsets.UTF_8));
+        bad.put("INVALID_UTF8", new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'});
+        bad.put("EMPTY_PAYLOAD", new byte[0]);
+        bad.put("NOT_AN_OBJECT", "[1, 2, 3]".getBytes(StandardCharsets.UTF_8));
+        bad.put("INVALID_EVENT_ID", "{\"id\": {\"nested\": true}}".getBytes(StandardCharsets.UTF_8));
+        bad.put("UNENCODABLE_TASK", ("{\"id\": \"" + run + "-deep\", \"v\": " + "[".repeat(150) + "]".repeat(150) + "}")
+                .getBytes(StandardCharsets.UTF_8));
+
+        try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
+                Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).create();
+                Consumer<byte[]> dlq = pulsar.newConsumer(Schema.BYTES).topic(dlqTopic).subscriptionName("check")
+                        .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();
+                CeleryBackendReader backend = new CeleryBackendReader(TestServers.valkeyUri())) {
+
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            CeleryBridgeJob.forProduction(settings).build(env);
+            JobClient job = env.executeAsync("dlq-it");
+            try {
+                Instant before = Instant.now();
+                String good = run + "-good";
+                producer.newMessage().value(("{\"id\": \"" + good + "\"}").getBytes(StandardCharsets.UTF_8)).send();
+                for (Map.Entry<String, byte[]> e : bad.entrySet()) {
+                    producer.newMessage().key("k-" + e.getKey()).property("origin", "test").value(e.getValue()).send();
+                }
+
+                Map<String, Message<byte[]>> byReason = new HashMap<>();
+                for (int i = 0; i < bad.size(); i++) {
+                    Message<byte[]> m = dlq.receive(60, TimeUnit.SECONDS);
+                    assertThat(m).as("DLQ record %d of %d", i + 1, bad.size()).isNotNull();
+                    byReason.put(m.getProperty(ToDeadLetter.REASON), m);
+                    dlq.acknowledge(m);
+                }
+                assertThat(byReason.keySet()).isEqualTo(bad.keySet());
+                for (Map.Entry<String, byte[]> e : bad.entrySet()) {
+                    Message<byte[]> m = byReason.get(e.getKey());
+                    assertThat(m.getData()).as("original bytes of %s", e.getKey()).isEqualTo(e.getValue());
+                    assertThat(m.getKey()).isEqualTo("k-" + e.getKey());
+                    assertThat(m.getProperty("origin")).as("original properties kept").isEqualTo("test");
+                    assertThat(m.getProperty(ToDeadLetter.SOURCE_TOPIC)).isEqualTo(topic);
+                    assertThat(m.getProperty(ToDeadLetter.SOURCE_MESSAGE_ID)).isNotBlank();
+                    assertThat(m.getProperty(ToDeadLetter.ERROR)).isNotBlank().hasSizeLessThanOrEqualTo(1000);
+                    assertThat(m.getProperty(ToDeadLetter.ATTEMPTS)).isEqualTo("1");
+                    assertThat(Instant.parse(m.getProperty(ToDeadLetter.LAST_FAILURE))).isAfterOrEqualTo(before.minusSeconds(1));
+                    assertThat(m.getProperty(ToDeadLetter.STAGE)).isEqualTo(e.getKey().equals("UNENCODABLE_TASK") ? "encode" : "decode");
+                }
+                assertThat(byReason.get("UNENCODABLE_TASK").getProperty(ToDeadLetter.EVENT_ID)).isEqualTo(run + "-deep");
+                assertThat(backend.awaitResults(List.of(CeleryTaskIds.forKey(good)), Duration.ofSeconds(60)))
+                        .as("the good event still ran: bad input did not stop the job").hasSize(1);
+
+                // Replay round trip: a record dead-lettered for a reason since mended comes back once,
+                // however often it is replayed.
+                String revived = run + "-revived";
+                try (Producer<byte[]> toDlq = pulsar.newProducer(Schema.BYTES).topic(dlqTopic).create()) {
+                    toDlq.newMessage().value(("{\"id\": \"" + revived + "\"}").getBytes(StandardCharsets.UTF_8))
+                            .property(ToDeadLetter.REASON, "UDF_RETRIES_EXHAUSTED")
+                            .property(ToDeadLetter.LAST_FAILURE, Instant.now().toString()).send();
+                }
+                DlqReplay.Result first = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
+                        Instant.MIN, Instant.MAX, Set.of("UDF_RETRIES_EXHAUSTED"));
+                DlqReplay.Result second = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
+                        before, Instant.MAX, Set.of("UDF_RETRIES_EXHAUSTED"));
+                assertThat(first.replayed).isEqualTo(1);
+                assertThat(first.skipped).isEqualTo(bad.size());
+                assertThat(second.replayed).isEqualTo(1);
+                String taskId = CeleryTaskIds.forKey(revived);
+                assertThat(backend.awaitResults(List.of(taskId), Duration.ofSeconds(60))).hasSize(1);
+                Thread.sleep(2_000);
+                assertThat(backend.executions(taskId)).as("replayed twice, run once").isEqualTo(1);
+            } finally {
+                job.cancel().get();
+            }
+        }
+    }
+}
