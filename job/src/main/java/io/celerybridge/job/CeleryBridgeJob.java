@@ -1,12 +1,16 @@
 package io.celerybridge.job;
 
 import io.celerybridge.connectors.celery.CelerySink;
+import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.connectors.celery.CeleryMessage;
+import io.celerybridge.connectors.pulsar.BatchSafePulsarSource;
 import io.celerybridge.connectors.pulsar.DeadLetter;
 import io.celerybridge.connectors.pulsar.DeadLetterSerializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
 import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
+import io.celerybridge.connectors.valkey.KeyAbsentFilter;
+import io.celerybridge.connectors.valkey.StatelessExponentialBackoff;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 import io.celerybridge.job.internal.DecodeEvents;
 import io.celerybridge.job.internal.EncodeCeleryMessages;
@@ -23,6 +27,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.pulsar.sink.PulsarSink;
 import org.apache.flink.connector.pulsar.source.PulsarSource;
 import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -30,10 +36,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The pipeline: Pulsar source → decode → tasks, encoded → Celery sink (atomic idempotent
- * enqueue); records rejected by any stage go to the DLQ.
+ * The pipeline: Pulsar source → decode → idempotency check (async, read-only) → tasks, encoded
+ * → Celery sink (atomic idempotent enqueue); records rejected by any stage go to the DLQ topic.
  *
  * <p>Sources and sinks are constructor arguments so tests can swap them; {@link #main} wires
  * the production ones.
@@ -85,6 +92,7 @@ public class CeleryBridgeJob {
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         env.enableCheckpointing(settings.checkpointInterval.toMillis());
+        env.getConfig().enableObjectReuse(); // every function here emits new objects
 
         SingleOutputStreamOperator<PulsarRecord> records = env
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
@@ -97,9 +105,18 @@ public class CeleryBridgeJob {
                 .process(new DecodeEvents(new EventDecoder(settings.eventIdPointer, EventDecoder.DEFAULT_MAX_PAYLOAD_BYTES)))
                 .name("decode").uid("decode");
 
-        SingleOutputStreamOperator<CeleryMessage> messages = events
+        CeleryEnvelopeCodec codec = settings.codec();
+        DataStream<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
+                        events,
+                        new KeyAbsentFilter<>(ValkeyClientProvider.forUri(settings.valkeyUri),
+                                new EventDedupKey(codec), settings.dedupNearCacheSize),
+                        settings.dedupTimeout.toMillis(), TimeUnit.MILLISECONDS, settings.dedupCapacity,
+                        new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, KeyAbsentFilter::isTransient))
+                .name("idempotency-check").uid("idempotency-check");
+
+        SingleOutputStreamOperator<CeleryMessage> messages = firstSeen
                 .process(new EncodeCeleryMessages(
-                        new EventToTaskMapper(settings.celeryTask, settings.celeryQueue), settings.codec()))
+                        new EventToTaskMapper(settings.celeryTask, settings.celeryQueue), codec))
                 .name("encode-celery-messages").uid("encode-celery-messages");
 
         messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink");
@@ -110,15 +127,31 @@ public class CeleryBridgeJob {
                 .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink");
     }
 
-    static PulsarSource<PulsarRecord> pulsarSource(JobSettings settings) {
-        return PulsarSource.builder()
+    /** The connector's source, restored batch-safely (FLINK-36180, see BatchSafePulsarSource). */
+    static BatchSafePulsarSource<PulsarRecord> pulsarSource(JobSettings settings) {
+        return new BatchSafePulsarSource<>(PulsarSource.<PulsarRecord>builder()
                 .setServiceUrl(settings.pulsarServiceUrl)
                 .setAdminUrl(settings.pulsarAdminUrl)
                 .setTopics(settings.topic)
                 .setSubscriptionName(settings.subscription)
                 .setStartCursor(StartCursor.earliest())
                 .setDeserializationSchema(new PulsarRecordDeserializationSchema())
-                .build();
+                .build());
+    }
+
+    /** The key the Celery sink marks for an event: the same codec computes both. */
+    static final class EventDedupKey implements KeyAbsentFilter.KeyFunction<Event> {
+        private static final long serialVersionUID = 1L;
+        private final CeleryEnvelopeCodec codec;
+
+        EventDedupKey(CeleryEnvelopeCodec codec) {
+            this.codec = codec;
+        }
+
+        @Override
+        public String apply(Event event) {
+            return codec.dedupKey(event.getId());
+        }
     }
 
     /** See {@link PulsarTopicPartitions}: non-partitioned topics need a source at parallelism 1. */

@@ -27,6 +27,9 @@ public final class JobSettings implements Serializable {
     final Duration checkpointInterval;
     final Duration dedupTtl;
     final long maxQueueDepth;
+    final int dedupCapacity;
+    final Duration dedupTimeout;
+    final int dedupNearCacheSize;
 
     private JobSettings(ParameterTool p) {
         this.pulsarServiceUrl = p.get("pulsar.service-url", "pulsar://127.0.0.1:6650");
@@ -41,6 +44,9 @@ public final class JobSettings implements Serializable {
         this.checkpointInterval = Duration.ofMillis(p.getLong("checkpoint-interval-ms", 5000));
         this.dedupTtl = Duration.ofSeconds(p.getLong("cache-ttl-s", 86_400));
         this.maxQueueDepth = p.getLong("celery.max-queue-depth", 100_000);
+        this.dedupCapacity = p.getInt("dedup.capacity", 200);
+        this.dedupTimeout = Duration.ofMillis(p.getLong("dedup.timeout-ms", 5_000));
+        this.dedupNearCacheSize = p.getInt("dedup.near-cache-size", 10_000);
         if (checkpointInterval.toMillis() < 10) {
             throw new IllegalArgumentException("--checkpoint-interval-ms must be >= 10, got " + checkpointInterval.toMillis());
         }

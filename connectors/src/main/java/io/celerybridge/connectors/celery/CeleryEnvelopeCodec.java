@@ -108,9 +108,14 @@ public final class CeleryEnvelopeCodec implements Serializable {
         return priority >= 9 ? 9 : (priority / 3) * 3;
     }
 
+    /** The key the sink marks, with the enqueue, for a task with this idempotency key. */
+    public String dedupKey(String idempotencyKey) {
+        return dedupKeyPrefix + idempotencyKey;
+    }
+
     /** The message for the sink: envelope plus the keys of the atomic enqueue. */
     public CeleryMessage toMessage(CeleryTask task) throws CeleryEncodingException {
-        return new CeleryMessage(task.id(), dedupKeyPrefix + task.idempotencyKey(), queueKey(task), listKey(task), encode(task));
+        return new CeleryMessage(task.id(), dedupKey(task.idempotencyKey()), queueKey(task), listKey(task), encode(task));
     }
 
     /**
