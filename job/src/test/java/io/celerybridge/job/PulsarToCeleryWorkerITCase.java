@@ -29,7 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * End to end with real parts only: events published to a real Pulsar broker go through the job
+ * End to end with real parts only (each event is also published again, within its batch for
+ * one in ten and a second time for all, and must still run exactly once): events published to a real Pulsar broker go through the job
  * on a MiniCluster into a real Valkey, and a real Python Celery worker (examples/celery-worker,
  * started by dev/stack.sh) executes them; its results and execution counts are read back.
  */
@@ -78,6 +79,9 @@ class PulsarToCeleryWorkerITCase {
                     String payload = "{\"id\":\"" + id + "\",\"n\":" + i + ",\"text\":\"Zoë 東京 " + i + "\"}";
                     expectedByTaskId.put(CeleryTaskIds.forKey(id), JSON.readTree(payload));
                     producer.sendAsync(payload.getBytes(StandardCharsets.UTF_8));
+                    if (i % 10 == 0) {
+                        producer.sendAsync(payload.getBytes(StandardCharsets.UTF_8)); // a repeat in the same batch
+                    }
                     if (i == EVENTS / 2) {
                         // A malformed event must not stop the job (it is rejected with its reason).
                         producer.sendAsync("{not json".getBytes(StandardCharsets.UTF_8));
@@ -86,6 +90,12 @@ class PulsarToCeleryWorkerITCase {
                 producer.flush();
 
                 Map<String, JsonNode> results = backend.awaitResults(expectedByTaskId.keySet(), WORKER_DEADLINE);
+                // Every event again, long after the first copies ran: all repeats must be dropped.
+                for (JsonNode payload : expectedByTaskId.values()) {
+                    producer.sendAsync(JSON.writeValueAsBytes(payload));
+                }
+                producer.flush();
+                Thread.sleep(3_000);
                 if (results.size() < EVENTS) {
                     fail("only " + results.size() + " of " + EVENTS + " tasks were executed within " + WORKER_DEADLINE
                             + ". Is a Celery worker consuming queue 'celery' on " + TestServers.valkeyUri()
