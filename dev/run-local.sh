@@ -56,7 +56,7 @@ WORKER_LOG=$STATE_DIR/celery-worker-${VALKEY_PORT:-6379}/worker.log
 before=$(grep -c 'Task celery_bridge.process_event\[.*\] succeeded' "$WORKER_LOG" 2>/dev/null || true)
 
 log "starting the job on a local MiniCluster (log: $STATE_DIR/job.log)"
-run_java io.celerybridge.job.CeleryBridgeJob --topic "$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
+run_java io.celerybridge.job.CeleryBridgeJob --config conf/celery-bridge.yaml --set "topic=$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
 JOB_PID=$!
 
 log "publishing $EVENTS demo events to $TOPIC"

@@ -1,17 +1,19 @@
 package io.celerybridge.job;
 
-import io.celerybridge.connectors.celery.CelerySink;
 import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.connectors.celery.CeleryMessage;
-import io.celerybridge.connectors.pulsar.BatchSafePulsarSource;
+import io.celerybridge.connectors.celery.CelerySink;
 import io.celerybridge.connectors.pulsar.DeadLetter;
 import io.celerybridge.connectors.pulsar.DeadLetterSerializationSchema;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
-import io.celerybridge.connectors.pulsar.PulsarRecordDeserializationSchema;
+import io.celerybridge.connectors.pulsar.PulsarRecordSourceBuilder;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
 import io.celerybridge.connectors.valkey.KeyAbsentFilter;
 import io.celerybridge.connectors.valkey.StatelessExponentialBackoff;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
+import io.celerybridge.job.config.BridgeConfig;
+import io.celerybridge.job.config.BridgeOptions;
+import io.celerybridge.job.config.JobCommandLine;
 import io.celerybridge.job.internal.DecodeEvents;
 import io.celerybridge.job.internal.EncodeCeleryMessages;
 import io.celerybridge.job.internal.ToDeadLetter;
@@ -21,14 +23,15 @@ import io.celerybridge.udfs.route.EventToTaskMapper;
 
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.restartstrategy.RestartStrategies;
+import org.apache.flink.api.common.time.Time;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.pulsar.sink.PulsarSink;
-import org.apache.flink.connector.pulsar.source.PulsarSource;
-import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
+import org.apache.flink.connector.pulsar.sink.PulsarSinkBuilder;
+import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -36,6 +39,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,45 +47,47 @@ import java.util.concurrent.TimeUnit;
  * → Celery sink (atomic idempotent enqueue); records rejected by any stage go to the DLQ topic.
  *
  * <p>Sources and sinks are constructor arguments so tests can swap them; {@link #main} wires
- * the production ones.
+ * the production ones from the configuration ({@code --config FILE}, {@code --set key=value},
+ * {@code CELERY_BRIDGE__*} environment variables; {@code --print-config}).
  */
 public class CeleryBridgeJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(CeleryBridgeJob.class);
 
     private final Source<PulsarRecord, ?, ?> source;
-    private final int sourceParallelism;
+    private final boolean sourceMustRunAlone;
     private final Sink<CeleryMessage> celerySink;
     private final Sink<DeadLetter> dlqSink;
-    private final JobSettings settings;
+    private final BridgeConfig config;
 
     /**
-     * @param sourceParallelism the source's parallelism, or {@link #DEFAULT_PARALLELISM} for the
-     *     job's default
+     * @param sourceMustRunAlone run the source at parallelism 1 (non-partitioned topics, see
+     *     {@link PulsarTopicPartitions})
      */
     public CeleryBridgeJob(
             Source<PulsarRecord, ?, ?> source,
-            int sourceParallelism,
+            boolean sourceMustRunAlone,
             Sink<CeleryMessage> celerySink,
             Sink<DeadLetter> dlqSink,
-            JobSettings settings) {
+            BridgeConfig config) {
         this.source = source;
-        this.sourceParallelism = sourceParallelism;
+        this.sourceMustRunAlone = sourceMustRunAlone;
         this.celerySink = celerySink;
         this.dlqSink = dlqSink;
-        this.settings = settings;
+        this.config = config;
     }
 
-    public static final int DEFAULT_PARALLELISM = -1;
-
     public static void main(String[] args) throws Exception {
-        forProduction(JobSettings.fromArgs(args)).execute(StreamExecutionEnvironment.getExecutionEnvironment());
+        BridgeConfig config = JobCommandLine.parse(args, System.getenv(), System.out);
+        if (config == null) {
+            return; // --print-config or --help
+        }
+        forProduction(config).execute(StreamExecutionEnvironment.getExecutionEnvironment());
     }
 
     /** The job with its production source and sinks. */
-    public static CeleryBridgeJob forProduction(JobSettings settings) {
-        return new CeleryBridgeJob(
-                pulsarSource(settings), sourceParallelism(settings), celerySink(settings), dlqSink(settings), settings);
+    public static CeleryBridgeJob forProduction(BridgeConfig config) {
+        return new CeleryBridgeJob(pulsarSource(config), sourceMustRunAlone(config), celerySink(config), dlqSink(config), config);
     }
 
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
@@ -91,52 +97,79 @@ public class CeleryBridgeJob {
 
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        env.enableCheckpointing(settings.checkpointInterval.toMillis());
-        env.getConfig().enableObjectReuse(); // every function here emits new objects
+        configure(env);
+        CeleryEnvelopeCodec codec = codec(config);
 
         SingleOutputStreamOperator<PulsarRecord> records = env
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
                 .uid("pulsar-source");
-        if (sourceParallelism != DEFAULT_PARALLELISM) {
-            records.setParallelism(sourceParallelism);
-        }
+        parallelism(records, sourceMustRunAlone ? 1 : config.get(BridgeOptions.PARALLELISM_SOURCE));
 
         SingleOutputStreamOperator<Event> events = records
-                .process(new DecodeEvents(new EventDecoder(settings.eventIdPointer, EventDecoder.DEFAULT_MAX_PAYLOAD_BYTES)))
+                .process(new DecodeEvents(new EventDecoder(
+                        config.get(BridgeOptions.EVENTS_ID_POINTER), config.get(BridgeOptions.EVENTS_MAX_PAYLOAD_BYTES))))
                 .name("decode").uid("decode");
+        parallelism(events, config.get(BridgeOptions.PARALLELISM_DEDUP));
 
-        CeleryEnvelopeCodec codec = settings.codec();
-        DataStream<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
+        SingleOutputStreamOperator<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
                         events,
-                        new KeyAbsentFilter<>(ValkeyClientProvider.forUri(settings.valkeyUri),
-                                new EventDedupKey(codec), settings.dedupNearCacheSize),
-                        settings.dedupTimeout.toMillis(), TimeUnit.MILLISECONDS, settings.dedupCapacity,
+                        new KeyAbsentFilter<>(valkey(config), new EventDedupKey(codec), config.get(BridgeOptions.DEDUP_NEAR_CACHE_SIZE)),
+                        config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                        config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, KeyAbsentFilter::isTransient))
                 .name("idempotency-check").uid("idempotency-check");
+        parallelism(firstSeen, config.get(BridgeOptions.PARALLELISM_DEDUP));
 
         SingleOutputStreamOperator<CeleryMessage> messages = firstSeen
                 .process(new EncodeCeleryMessages(
-                        new EventToTaskMapper(settings.celeryTask, settings.celeryQueue), codec))
-                .name("encode-celery-messages").uid("encode-celery-messages");
+                        new EventToTaskMapper(config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL)), codec))
+                .name("events-to-celery-messages").uid("encode-celery-messages");
+        parallelism(messages, config.get(BridgeOptions.PARALLELISM_UDF));
 
-        messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink");
+        parallelism(messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink"),
+                config.get(BridgeOptions.PARALLELISM_SINK));
 
-        events.getSideOutput(DecodeEvents.REJECTED)
+        parallelism(events.getSideOutput(DecodeEvents.REJECTED)
                 .union(messages.getSideOutput(EncodeCeleryMessages.REJECTED))
                 .map(new ToDeadLetter()).name("to-dead-letters").uid("to-dead-letters")
-                .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink");
+                .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink"), config.get(BridgeOptions.PARALLELISM_SINK));
     }
 
-    /** The connector's source, restored batch-safely (FLINK-36180, see BatchSafePulsarSource). */
-    static BatchSafePulsarSource<PulsarRecord> pulsarSource(JobSettings settings) {
-        return new BatchSafePulsarSource<>(PulsarSource.<PulsarRecord>builder()
-                .setServiceUrl(settings.pulsarServiceUrl)
-                .setAdminUrl(settings.pulsarAdminUrl)
-                .setTopics(settings.topic)
-                .setSubscriptionName(settings.subscription)
-                .setStartCursor(StartCursor.earliest())
-                .setDeserializationSchema(new PulsarRecordDeserializationSchema())
-                .build());
+    private void configure(StreamExecutionEnvironment env) {
+        int p = config.get(BridgeOptions.PARALLELISM_DEFAULT);
+        if (p > 0) {
+            env.setParallelism(p);
+        }
+        env.enableCheckpointing(config.get(BridgeOptions.CHECKPOINT_INTERVAL).toMillis(),
+                "at_least_once".equals(config.get(BridgeOptions.CHECKPOINT_MODE))
+                        ? CheckpointingMode.AT_LEAST_ONCE : CheckpointingMode.EXACTLY_ONCE);
+        env.getCheckpointConfig().setCheckpointTimeout(config.get(BridgeOptions.CHECKPOINT_TIMEOUT).toMillis());
+        env.getConfig().enableObjectReuse(); // every function here emits new objects
+        long delay = config.get(BridgeOptions.RESTART_DELAY).toMillis();
+        switch (config.get(BridgeOptions.RESTART_STRATEGY)) {
+            case "none":
+                env.setRestartStrategy(RestartStrategies.noRestart());
+                break;
+            case "fixed-delay":
+                env.setRestartStrategy(RestartStrategies.fixedDelayRestart(config.get(BridgeOptions.RESTART_ATTEMPTS),
+                        Time.milliseconds(delay)));
+                break;
+            default:
+                env.setRestartStrategy(RestartStrategies.exponentialDelayRestart(Time.milliseconds(delay),
+                        Time.milliseconds(config.get(BridgeOptions.RESTART_MAX_DELAY).toMillis()), 2.0, Time.hours(1), 0.1));
+        }
+    }
+
+    private static void parallelism(SingleOutputStreamOperator<?> op, int p) {
+        if (p > 0) {
+            op.setParallelism(p);
+        }
+    }
+
+    private static void parallelism(org.apache.flink.streaming.api.datastream.DataStreamSink<?> sink, int p) {
+        if (p > 0) {
+            sink.setParallelism(p);
+        }
     }
 
     /** The key the Celery sink marks for an event: the same codec computes both. */
@@ -154,31 +187,82 @@ public class CeleryBridgeJob {
         }
     }
 
-    /** See {@link PulsarTopicPartitions}: non-partitioned topics need a source at parallelism 1. */
-    static int sourceParallelism(JobSettings settings) {
-        if (PulsarTopicPartitions.anyNonPartitioned(settings.pulsarAdminUrl, List.of(settings.topic))) {
-            LOG.warn("topic {} is not partitioned: the Pulsar source runs at parallelism 1 "
-                    + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", settings.topic);
-            return 1;
+    static CeleryEnvelopeCodec codec(BridgeConfig config) {
+        return CeleryEnvelopeCodec.builder()
+                .globalKeyPrefix(config.get(BridgeOptions.CELERY_GLOBAL_KEYPREFIX))
+                .maxEta(config.get(BridgeOptions.CELERY_VISIBILITY_TIMEOUT))
+                .build();
+    }
+
+    /** The connector's source, restored batch-safely (FLINK-36180, see BatchSafePulsarSource). */
+    static Source<PulsarRecord, ?, ?> pulsarSource(BridgeConfig config) {
+        PulsarRecordSourceBuilder b = new PulsarRecordSourceBuilder()
+                .serviceUrl(config.get(BridgeOptions.PULSAR_SERVICE_URL))
+                .adminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
+                .subscription(config.get(BridgeOptions.PULSAR_SUBSCRIPTION))
+                .startPosition(config.get(BridgeOptions.PULSAR_START_POSITION))
+                .authToken(config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE))
+                .tlsAllowInsecure(config.get(BridgeOptions.PULSAR_TLS_ALLOW_INSECURE))
+                .partitionDiscoveryInterval(config.get(BridgeOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL));
+        String pattern = config.get(BridgeOptions.PULSAR_TOPIC_PATTERN);
+        if (pattern.isEmpty()) {
+            b.topics(config.get(BridgeOptions.TOPIC));
+        } else {
+            b.topicPattern(pattern);
         }
-        return DEFAULT_PARALLELISM;
+        String trust = config.get(BridgeOptions.PULSAR_TLS_TRUST_CERTS_FILE);
+        if (!trust.isEmpty()) {
+            b.tlsTrustCertsFile(trust);
+        }
+        return b.build();
     }
 
-    static PulsarSink<DeadLetter> dlqSink(JobSettings settings) {
-        return PulsarSink.builder()
-                .setServiceUrl(settings.pulsarServiceUrl)
-                .setAdminUrl(settings.pulsarAdminUrl)
-                .setTopics(settings.dlqTopic)
+    /** See {@link PulsarTopicPartitions}: non-partitioned topics need a source at parallelism 1. */
+    static boolean sourceMustRunAlone(BridgeConfig config) {
+        if (!config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty()) {
+            LOG.warn("topic pattern in use: the Pulsar source runs at parallelism 1, since a matched topic may not be "
+                    + "partitioned (flink-connector-pulsar 4.1.0 can leave such a topic unread at a higher one)");
+            return true;
+        }
+        List<String> topics = config.get(BridgeOptions.TOPIC);
+        if (PulsarTopicPartitions.anyNonPartitioned(config.get(BridgeOptions.PULSAR_ADMIN_URL), topics)) {
+            LOG.warn("a topic of {} is not partitioned: the Pulsar source runs at parallelism 1 "
+                    + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", topics);
+            return true;
+        }
+        return false;
+    }
+
+    static PulsarSink<DeadLetter> dlqSink(BridgeConfig config) {
+        PulsarSinkBuilder<DeadLetter> b = PulsarSink.<DeadLetter>builder()
+                .setServiceUrl(config.get(BridgeOptions.PULSAR_SERVICE_URL))
+                .setAdminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
+                .setTopics(config.dlqTopic())
                 .setSerializationSchema(new DeadLetterSerializationSchema())
-                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
+        String token = config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE);
+        if (token != null) {
+            b.setAuthentication("org.apache.pulsar.client.impl.auth.AuthenticationToken", Map.of("token", token));
+        }
+        return b.build();
+    }
+
+    static CelerySink celerySink(BridgeConfig config) {
+        return CelerySink.builder()
+                .setClientProvider(valkey(config))
+                .setDedupTtl(config.get(BridgeOptions.CACHE_TTL))
+                .setMaxQueueDepth(config.get(BridgeOptions.CELERY_MAX_QUEUE_DEPTH))
+                .setMessagesPerScript(config.get(BridgeOptions.CELERY_MESSAGES_PER_SCRIPT))
+                .setMaxBatchSize(config.get(BridgeOptions.CELERY_MAX_BATCH_SIZE))
+                .setMaxBufferedRequests(Math.max(CelerySink.DEFAULT_MAX_BUFFERED_REQUESTS, 2 * config.get(BridgeOptions.CELERY_MAX_BATCH_SIZE)))
+                .setMaxInFlightRequests(config.get(BridgeOptions.CELERY_MAX_IN_FLIGHT))
+                .setMaxTimeInBuffer(config.get(BridgeOptions.CELERY_MAX_TIME_IN_BUFFER))
                 .build();
     }
 
-    static CelerySink celerySink(JobSettings settings) {
-        return CelerySink.builder()
-                .setClientProvider(ValkeyClientProvider.forUri(settings.valkeyUri))
-                .setDedupTtl(settings.dedupTtl)
-                .setMaxQueueDepth(settings.maxQueueDepth)
-                .build();
+    /** The Valkey URI, with the password from valkey.password(_file) if one is set. */
+    static ValkeyClientProvider valkey(BridgeConfig config) {
+        return ValkeyClientProvider.forUri(config.get(BridgeOptions.VALKEY_URI),
+                config.secret(BridgeOptions.VALKEY_PASSWORD, BridgeOptions.VALKEY_PASSWORD_FILE));
     }
 }

@@ -3,6 +3,7 @@ package io.celerybridge.job;
 import io.celerybridge.connectors.celery.CeleryTaskIds;
 import io.celerybridge.connectors.testutils.CeleryBackendReader;
 import io.celerybridge.connectors.testutils.TestServers;
+import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.internal.ToDeadLetter;
 
 import org.apache.flink.core.execution.JobClient;
@@ -44,12 +45,8 @@ class DeadLetterITCase {
         String run = UUID.randomUUID().toString();
         String topic = "persistent://public/default/dlq-it-" + run;
         String dlqTopic = topic + "-dlq";
-        JobSettings settings = JobSettings.fromArgs(
-                "--pulsar.service-url", TestServers.pulsarServiceUrl(),
-                "--pulsar.admin-url", TestServers.pulsarAdminUrl(),
-                "--valkey.uri", TestServers.valkeyUri(),
-                "--topic", topic, "--dlq-topic", dlqTopic, "--subscription", "dlq-it",
-                "--checkpoint-interval-ms", "500");
+        BridgeConfig settings = TestConfigs.forTestServers(
+                "topic=" + topic, "dlq_topic=" + dlqTopic, "pulsar.subscription=dlq-it");
 
         Map<String, byte[]> bad = new LinkedHashMap<>();
         bad.put("MALFORMED_JSON", "{\"id\": \"x\",".getBytes(StandardCharsets.UTF_8));

@@ -3,6 +3,7 @@ package io.celerybridge.job;
 import io.celerybridge.connectors.celery.CeleryTaskIds;
 import io.celerybridge.connectors.testutils.CeleryBackendReader;
 import io.celerybridge.connectors.testutils.TestServers;
+import io.celerybridge.job.config.BridgeConfig;
 
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -54,15 +55,11 @@ class PulsarToCeleryWorkerITCase {
                 admin.topics().createPartitionedTopic(topic, partitions);
             }
         }
-        JobSettings settings = JobSettings.fromArgs(
-                "--pulsar.service-url", TestServers.pulsarServiceUrl(),
-                "--pulsar.admin-url", TestServers.pulsarAdminUrl(),
-                "--valkey.uri", TestServers.valkeyUri(),
-                "--topic", topic,
-                "--subscription", "e2e-" + run,
-                "--celery.queue", "celery",
-                "--celery.task", "celery_bridge.process_event",
-                "--checkpoint-interval-ms", "500");
+        BridgeConfig settings = TestConfigs.forTestServers(
+                "topic=" + topic,
+                "pulsar.subscription=e2e-" + run,
+                "channel=celery",
+                "celery.task=celery_bridge.process_event");
 
         Map<String, JsonNode> expectedByTaskId = new LinkedHashMap<>();
         try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
@@ -70,7 +67,6 @@ class PulsarToCeleryWorkerITCase {
                 CeleryBackendReader backend = new CeleryBackendReader(TestServers.valkeyUri())) {
 
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-            env.setParallelism(2);
             CeleryBridgeJob.forProduction(settings).build(env);
             JobClient job = env.executeAsync("e2e-" + run);
             try {

@@ -19,23 +19,42 @@ public interface ValkeyClientProvider extends Serializable {
 
     /** A provider for a {@code redis://} or {@code rediss://} URI (credentials may be embedded). */
     static ValkeyClientProvider forUri(String uri) {
+        return forUri(uri, null);
+    }
+
+    /** As {@link #forUri(String)}, with a password that replaces any in the URI (null: keep the URI's). */
+    static ValkeyClientProvider forUri(String uri, String password) {
         // Parse now so a malformed URI fails at job build time, not on the task managers.
-        RedisURI.create(uri);
-        return new UriProvider(uri);
+        try {
+            RedisURI.create(uri);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a valid Valkey URI (expected redis://[user[:password]@]host[:port][/db] "
+                    + "or rediss://...): " + e.getMessage());
+        }
+        return new UriProvider(uri, password);
     }
 
     /** Holds the URI, which can carry a password: never printed. */
     final class UriProvider implements ValkeyClientProvider {
         private static final long serialVersionUID = 1L;
         private final String uri;
+        private final String password;
 
-        private UriProvider(String uri) {
+        private UriProvider(String uri, String password) {
             this.uri = uri;
+            this.password = password;
         }
 
         @Override
         public RedisClient createClient() {
-            return RedisClient.create(RedisURI.create(uri));
+            RedisURI parsed = RedisURI.create(uri);
+            if (password != null) {
+                RedisURI.Builder b = RedisURI.builder(parsed);
+                parsed = parsed.getUsername() != null
+                        ? b.withAuthentication(parsed.getUsername(), password).build()
+                        : b.withPassword(password.toCharArray()).build();
+            }
+            return RedisClient.create(parsed);
         }
 
         @Override

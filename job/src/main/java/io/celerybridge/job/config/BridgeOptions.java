@@ -1,0 +1,134 @@
+package io.celerybridge.job.config;
+
+import io.celerybridge.connectors.pulsar.StartPosition;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Every configuration key the job reads. The README's configuration reference is generated
+ * from this list ({@link ConfigReference}); a test fails when the two drift.
+ */
+public final class BridgeOptions {
+
+    private BridgeOptions() {}
+
+    private static final Duration MS = Duration.ofMillis(1);
+    private static final Duration SECOND = Duration.ofSeconds(1);
+    private static final Duration DAY = Duration.ofDays(1);
+
+    // ---------------------------------------------------------------- the task config
+    public static final Option<List<String>> TOPIC = Option.list("topic", "persistent://public/default/celery-bridge-events",
+            "Pulsar topic(s) to read, comma-separated (or set pulsar.topic_pattern instead).");
+    public static final Option<String> DLQ_TOPIC = Option.string("dlq_topic", "",
+            "Dead-letter topic; empty means the first topic with -dlq appended.");
+    public static final Option<String> CHANNEL = Option.nonEmpty("channel", "celery", "The Celery queue tasks are sent to.");
+    public static final Option<Duration> CACHE_TTL = Option.duration("cache_ttl", "24h", SECOND, Duration.ofDays(30),
+            "How long an enqueued event id is remembered: a repeat within it never yields a second task.");
+
+    // ---------------------------------------------------------------- pulsar
+    public static final Option<String> PULSAR_SERVICE_URL = Option.nonEmpty("pulsar.service_url", "pulsar://127.0.0.1:6650",
+            "Broker URL (pulsar:// or pulsar+ssl://).");
+    public static final Option<String> PULSAR_ADMIN_URL = Option.nonEmpty("pulsar.admin_url", "http://127.0.0.1:8080",
+            "Admin API URL (http:// or https://).");
+    public static final Option<String> PULSAR_SUBSCRIPTION = Option.nonEmpty("pulsar.subscription", "celery-bridge",
+            "Subscription name of the source.");
+    public static final Option<String> PULSAR_TOPIC_PATTERN = Option.string("pulsar.topic_pattern", "",
+            "Regular expression over full topic names; when set, 'topic' is ignored.");
+    public static final Option<StartPosition> PULSAR_START_POSITION = Option.custom("pulsar.start_position",
+            "subscription | earliest | latest | publish-time:<ISO-8601>", "subscription",
+            "Where a job without a checkpoint starts; a restore always continues from its checkpoint.", StartPosition::parse);
+    public static final Option<String> PULSAR_AUTH_TOKEN = Option.secret("pulsar.auth_token",
+            "JWT for token authentication (secret; prefer pulsar.auth_token_file or the environment).");
+    public static final Option<String> PULSAR_AUTH_TOKEN_FILE = Option.string("pulsar.auth_token_file", "",
+            "File holding the JWT; used when pulsar.auth_token is empty.");
+    public static final Option<String> PULSAR_TLS_TRUST_CERTS_FILE = Option.string("pulsar.tls_trust_certs_file", "",
+            "PEM file of the CA certificates to trust.");
+    public static final Option<Boolean> PULSAR_TLS_ALLOW_INSECURE = Option.bool("pulsar.tls_allow_insecure", false,
+            "Accept untrusted broker certificates (testing only).");
+    public static final Option<Duration> PULSAR_PARTITION_DISCOVERY_INTERVAL = Option.duration(
+            "pulsar.partition_discovery_interval", "30s", Duration.ZERO, DAY, "How often new partitions are looked for; 0s turns it off.");
+
+    // ---------------------------------------------------------------- valkey
+    public static final Option<String> VALKEY_URI = Option.nonEmpty("valkey.uri", "redis://127.0.0.1:6379/0",
+            "Celery broker: redis:// or rediss:// (TLS), optional user, db index, ?timeout=. A password here is masked when printed.");
+    public static final Option<String> VALKEY_PASSWORD = Option.secret("valkey.password",
+            "Password (secret); overrides one in the URI. Prefer valkey.password_file or the environment.");
+    public static final Option<String> VALKEY_PASSWORD_FILE = Option.string("valkey.password_file", "",
+            "File holding the password; used when valkey.password is empty.");
+
+    // ---------------------------------------------------------------- celery
+    public static final Option<String> CELERY_TASK = Option.nonEmpty("celery.task", "celery_bridge.process_event",
+            "Task each event becomes: <task>(event=<payload>).");
+    public static final Option<Long> CELERY_MAX_QUEUE_DEPTH = Option.longValue("celery.max_queue_depth", 100_000, 0, Long.MAX_VALUE,
+            "At this many tasks in the queue (all priorities) the sink waits; 0 = no limit.");
+    public static final Option<String> CELERY_GLOBAL_KEYPREFIX = Option.string("celery.global_keyprefix", "",
+            "kombu's global_keyprefix transport option, if the workers use one.");
+    public static final Option<Duration> CELERY_VISIBILITY_TIMEOUT = Option.duration("celery.visibility_timeout", "1h", SECOND,
+            Duration.ofDays(7), "The broker's visibility_timeout: a task with a later ETA is refused to the DLQ (it would run twice).");
+    public static final Option<Integer> CELERY_MESSAGES_PER_SCRIPT = Option.integer("celery.messages_per_script", 100, 1, 1000,
+            "Tasks carried by one atomic enqueue script call.");
+    public static final Option<Integer> CELERY_MAX_BATCH_SIZE = Option.integer("celery.max_batch_size", 1000, 1, 100_000,
+            "Tasks per sink batch (one pipeline flush).");
+    public static final Option<Integer> CELERY_MAX_IN_FLIGHT = Option.integer("celery.max_in_flight_batches", 8, 1, 1000,
+            "Batches in flight per sink subtask.");
+    public static final Option<Duration> CELERY_MAX_TIME_IN_BUFFER = Option.duration("celery.max_time_in_buffer", "20ms", MS,
+            Duration.ofMinutes(1), "Longest a task waits in the sink buffer before its batch is sent.");
+
+    // ---------------------------------------------------------------- events
+    public static final Option<String> EVENTS_ID_POINTER = Option.custom("events.id_pointer", "JSON pointer", "/id",
+            "Where the event id is; else the message key, else a SHA-256 of the payload.", s -> {
+                com.fasterxml.jackson.core.JsonPointer.compile(s);
+                return s;
+            });
+    public static final Option<Integer> EVENTS_MAX_PAYLOAD_BYTES = Option.integer("events.max_payload_bytes", 1 << 20, 2, 64 << 20,
+            "Larger payloads go to the DLQ (PAYLOAD_TOO_LARGE).");
+
+    // ---------------------------------------------------------------- dedup
+    public static final Option<Integer> DEDUP_CAPACITY = Option.integer("dedup.capacity", 200, 1, 100_000,
+            "Idempotency lookups in flight per subtask (the async I/O capacity).");
+    public static final Option<Duration> DEDUP_TIMEOUT = Option.duration("dedup.timeout", "5s", Duration.ofMillis(10), Duration.ofMinutes(10),
+            "After this the lookup gives up and passes the event on; the sink's atomic enqueue still deduplicates.");
+    public static final Option<Integer> DEDUP_NEAR_CACHE_SIZE = Option.integer("dedup.near_cache_size", 10_000, 0, 10_000_000,
+            "Event ids remembered in process to drop bursts of repeats without a round trip; 0 = off.");
+
+    // ---------------------------------------------------------------- flink
+    public static final Option<Duration> CHECKPOINT_INTERVAL = Option.duration("checkpointing.interval", "10s", Duration.ofMillis(10),
+            DAY, "How often Flink checkpoints (and the sink flushes).");
+    public static final Option<String> CHECKPOINT_MODE = Option.oneOf("checkpointing.mode", "exactly_once",
+            "Flink's checkpointing mode.", "exactly_once", "at_least_once");
+    public static final Option<Duration> CHECKPOINT_TIMEOUT = Option.duration("checkpointing.timeout", "10m", SECOND, DAY,
+            "A checkpoint taking longer is abandoned.");
+    public static final Option<String> RESTART_STRATEGY = Option.oneOf("restart.strategy", "exponential-delay",
+            "What Flink does after a failure.", "exponential-delay", "fixed-delay", "none");
+    public static final Option<Integer> RESTART_ATTEMPTS = Option.integer("restart.attempts", 10, 0, Integer.MAX_VALUE,
+            "fixed-delay: restarts before the job fails.");
+    public static final Option<Duration> RESTART_DELAY = Option.duration("restart.delay", "1s", MS, Duration.ofHours(1),
+            "fixed-delay: the delay; exponential-delay: the first delay.");
+    public static final Option<Duration> RESTART_MAX_DELAY = Option.duration("restart.max_delay", "1m", MS, Duration.ofHours(1),
+            "exponential-delay: the longest delay.");
+    public static final Option<Integer> PARALLELISM_DEFAULT = Option.integer("parallelism.default", 0, 0, 32_768,
+            "Parallelism of every operator not set below; 0 = Flink's (the cluster's) default.");
+    public static final Option<Integer> PARALLELISM_SOURCE = Option.integer("parallelism.source", 0, 0, 32_768,
+            "Pulsar source; 0 = default. Bounded by partitions; forced to 1 on non-partitioned topics.");
+    public static final Option<Integer> PARALLELISM_DEDUP = Option.integer("parallelism.dedup", 0, 0, 32_768,
+            "Decode and idempotency check; 0 = default.");
+    public static final Option<Integer> PARALLELISM_UDF = Option.integer("parallelism.udf", 0, 0, 32_768,
+            "Event-to-task processing and encoding; 0 = default.");
+    public static final Option<Integer> PARALLELISM_SINK = Option.integer("parallelism.sink", 0, 0, 32_768,
+            "Celery sink and DLQ sink; 0 = default.");
+
+    public static final List<Option<?>> ALL = List.of(
+            TOPIC, DLQ_TOPIC, CHANNEL, CACHE_TTL,
+            PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
+            PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,
+            PULSAR_PARTITION_DISCOVERY_INTERVAL,
+            VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE,
+            CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
+            CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
+            EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES,
+            DEDUP_CAPACITY, DEDUP_TIMEOUT, DEDUP_NEAR_CACHE_SIZE,
+            CHECKPOINT_INTERVAL, CHECKPOINT_MODE, CHECKPOINT_TIMEOUT,
+            RESTART_STRATEGY, RESTART_ATTEMPTS, RESTART_DELAY, RESTART_MAX_DELAY,
+            PARALLELISM_DEFAULT, PARALLELISM_SOURCE, PARALLELISM_DEDUP, PARALLELISM_UDF, PARALLELISM_SINK);
+}
