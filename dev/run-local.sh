@@ -48,19 +48,20 @@ if [ ! -s "$CP_FILE" ] || [ dev/flink/pom.xml -nt "$CP_FILE" ]; then
     || die "could not resolve the Flink runtime; see $STATE_DIR/flink-resolve.log"
 fi
 OPENS="--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/sun.net=ALL-UNNAMED"
-run_java() { "$(java_bin)" $OPENS -Dlog4j2.configurationFile="$PWD/conf/log4j2-local.properties" \
-  -Dcelerybridge.log.file="$STATE_DIR/job.log" -cp "$JAR:$(cat "$CP_FILE")" "$@"; }
+JAVA_CMD=("$(java_bin)" $OPENS -Dlog4j2.configurationFile="$PWD/conf/log4j2-local.properties"
+  -Dcelerybridge.log.file="$STATE_DIR/job.log" -cp "$JAR:$(cat "$CP_FILE")")
 
 TOPIC=persistent://public/default/celery-bridge-events
 WORKER_LOG=$STATE_DIR/celery-worker-${VALKEY_PORT:-6379}/worker.log
 before=$(grep -c 'Task celery_bridge.process_event\[.*\] succeeded' "$WORKER_LOG" 2>/dev/null || true)
 
 log "starting the job on a local MiniCluster (log: $STATE_DIR/job.log)"
-run_java io.celerybridge.job.CeleryBridgeJob --config conf/celery-bridge.yaml --set "topic=$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
+# Started directly (not through a function) so $! is the JVM itself and Ctrl-C stops it.
+"${JAVA_CMD[@]}" io.celerybridge.job.CeleryBridgeJob --config conf/celery-bridge.yaml --set "topic=$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
 JOB_PID=$!
 
 log "publishing $EVENTS demo events to $TOPIC"
-run_java io.celerybridge.job.DemoEventProducer --topic "$TOPIC" --count "$EVENTS" 2>>"$STATE_DIR/job.out"
+"${JAVA_CMD[@]}" io.celerybridge.job.DemoEventProducer --topic "$TOPIC" --count "$EVENTS" 2>>"$STATE_DIR/job.out"
 
 log "tasks executed by the Celery worker (Ctrl-C to stop):"
 start=$SECONDS
@@ -72,7 +73,7 @@ while true; do
     grep 'Task celery_bridge.process_event\[.*\] succeeded' "$WORKER_LOG" | tail -n +"$((before + shown + 1))" \
       | sed -E "s/.*Task (celery_bridge[^[]*)\[([^]]*)\] succeeded in ([0-9.]+)s: .*'id': '([^']*)'.*/  executed \1 task \2 for event \4 (\3 s)/"
     shown=$((now - before))
-    log "$shown of $EVENTS demo tasks executed"
+    log "$shown tasks executed since start ($EVENTS demo events published by this run)"
   fi
   if [ "$DURATION" -gt 0 ] && [ $((SECONDS - start)) -ge "$DURATION" ]; then break; fi
   sleep 1
