@@ -239,6 +239,9 @@ public class CeleryBridgeJob {
                 .setAdminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
                 .setTopics(config.dlqTopic())
                 .setSerializationSchema(new DeadLetterSerializationSchema())
+                // At least once: a restart can repeat a DLQ record written after the last checkpoint
+                // (same source message id and reason). EXACTLY_ONCE needs Pulsar transactions; on the
+                // 4.0.7 standalone broker tried here, topics failed their transaction-buffer snapshot.
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
         String token = config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE);
         if (token != null) {
