@@ -18,13 +18,29 @@ public final class CeleryMessage implements Serializable {
     private final String queueKey;
     private final String listKey;
     private final String envelope;
+    private final long sourceTimestamp;
 
     public CeleryMessage(String taskId, String dedupKey, String queueKey, String listKey, String envelope) {
+        this(taskId, dedupKey, queueKey, listKey, envelope, 0);
+    }
+
+    /** @param sourceTimestamp when what became this task was published (epoch ms), 0 if unknown */
+    public CeleryMessage(String taskId, String dedupKey, String queueKey, String listKey, String envelope, long sourceTimestamp) {
         this.taskId = Objects.requireNonNull(taskId, "taskId");
         this.dedupKey = Objects.requireNonNull(dedupKey, "dedupKey");
         this.queueKey = Objects.requireNonNull(queueKey, "queueKey");
         this.listKey = Objects.requireNonNull(listKey, "listKey");
         this.envelope = Objects.requireNonNull(envelope, "envelope");
+        this.sourceTimestamp = sourceTimestamp;
+    }
+
+    /** Epoch milliseconds the source published it, 0 if unknown: the sink's end-to-end latency. */
+    public long sourceTimestamp() {
+        return sourceTimestamp;
+    }
+
+    public CeleryMessage withSourceTimestamp(long epochMillis) {
+        return new CeleryMessage(taskId, dedupKey, queueKey, listKey, envelope, epochMillis);
     }
 
     public String taskId() {

@@ -16,13 +16,20 @@ public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
     public static final OutputTag<RejectedRecord> REJECTED = new OutputTag<>("decode-rejected") {};
 
     private final EventDecoder decoder;
+    private transient org.apache.flink.metrics.Counter eventsIn;
 
     public DecodeEvents(EventDecoder decoder) {
         this.decoder = decoder;
     }
 
     @Override
+    public void open(org.apache.flink.configuration.Configuration parameters) {
+        eventsIn = getRuntimeContext().getMetricGroup().counter("eventsIn");
+    }
+
+    @Override
     public void processElement(PulsarRecord record, Context ctx, Collector<Event> out) {
+        eventsIn.inc();
         try {
             out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime())
                     .withSource(record.getTopic(), record.getMessageId(), record.getKey(), record.getProperties()));

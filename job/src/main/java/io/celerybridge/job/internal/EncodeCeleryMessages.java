@@ -28,6 +28,7 @@ public class EncodeCeleryMessages extends ProcessFunction<Event, CeleryMessage> 
 
     private final EventToTaskMapper mapper;
     private final CeleryEnvelopeCodec codec;
+    private transient org.apache.flink.metrics.Counter tasksEncoded;
 
     public EncodeCeleryMessages(EventToTaskMapper mapper, CeleryEnvelopeCodec codec) {
         this.mapper = mapper;
@@ -35,10 +36,16 @@ public class EncodeCeleryMessages extends ProcessFunction<Event, CeleryMessage> 
     }
 
     @Override
+    public void open(org.apache.flink.configuration.Configuration parameters) {
+        tasksEncoded = getRuntimeContext().getMetricGroup().counter("tasksEncoded");
+    }
+
+    @Override
     public void processElement(Event event, Context ctx, Collector<CeleryMessage> out) {
         CeleryTask task = mapper.map(event);
         try {
-            out.collect(codec.toMessage(task));
+            out.collect(codec.toMessage(task).withSourceTimestamp(event.getPublishTime()));
+            tasksEncoded.inc();
         } catch (CeleryEncodingException e) {
             ctx.output(REJECTED, new RejectedRecord(originalRecord(event), "encode", UNENCODABLE_TASK, e.getMessage())
                     .withEvent(event.getId()));

@@ -21,16 +21,17 @@ public final class CeleryMessageStateSerializer extends AsyncSinkWriterStateSeri
         write(out, m.queueKey());
         write(out, m.listKey());
         write(out, m.envelope());
+        out.writeLong(m.sourceTimestamp());
     }
 
     @Override
     protected CeleryMessage deserializeRequestFromStream(long requestSize, DataInputStream in) throws IOException {
-        return new CeleryMessage(read(in), read(in), read(in), read(in), read(in));
+        return new CeleryMessage(read(in), read(in), read(in), read(in), read(in), in.readLong());
     }
 
     @Override
     public int getVersion() {
-        return 1;
+        return 2;
     }
 
     private static void write(DataOutputStream out, String s) throws IOException {

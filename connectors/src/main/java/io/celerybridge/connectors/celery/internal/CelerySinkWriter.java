@@ -69,6 +69,8 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     private final Counter queueFullWaits;
     private final Histogram batchSize;
     private final Histogram enqueueLatencyMs;
+    private final Histogram endToEndLatencyMs;
+    private final QueueDepthGauge queueDepth;
 
     @SuppressWarnings("deprecation") // Sink.InitContext: the context Flink 1.20 hands to createWriter
     public CelerySinkWriter(
@@ -96,6 +98,12 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         this.queueFullWaits = metrics.counter("queueFullWaits");
         this.batchSize = metrics.histogram("enqueueBatchSize", new DescriptiveStatisticsHistogram(1000));
         this.enqueueLatencyMs = metrics.histogram("enqueueLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        this.endToEndLatencyMs = metrics.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        // One subtask polls, so the depth is reported once per job, not once per subtask.
+        this.queueDepth = context.getSubtaskId() == 0 ? new QueueDepthGauge(client) : null;
+        if (queueDepth != null) {
+            metrics.gauge("celeryQueueDepth", queueDepth);
+        }
     }
 
     @Override
@@ -119,6 +127,9 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             RedisFuture<byte[]> reply = commands.evalsha(
                     IdempotentEnqueueScript.SHA1, ScriptOutputType.VALUE, call.keys, call.args);
             chunks.add(chunk);
+            if (queueDepth != null) {
+                queueDepth.watch(chunk.get(0).queueKey());
+            }
             calls.add(call);
             replies.add(reply.toCompletableFuture());
         }
@@ -179,6 +190,14 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             consecutiveFailures.set(0);
             batchSize.update(enqueued + duplicates);
             enqueueLatencyMs.update((System.nanoTime() - start) / 1_000_000);
+            long now = System.currentTimeMillis();
+            for (List<CeleryMessage> chunk : chunks) {
+                for (CeleryMessage m : chunk) {
+                    if (m.sourceTimestamp() > 0) {
+                        endToEndLatencyMs.update(now - m.sourceTimestamp());
+                    }
+                }
+            }
             result.complete();
             return;
         }
@@ -209,6 +228,9 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             super.close();
         } finally {
             retryTimer.shutdownNow();
+            if (queueDepth != null) {
+                queueDepth.close();
+            }
             try {
                 connection.close();
             } finally {
