@@ -48,7 +48,7 @@ if [ ! -s "$CP_FILE" ] || [ dev/flink/pom.xml -nt "$CP_FILE" ]; then
     || die "could not resolve the Flink runtime; see $STATE_DIR/flink-resolve.log"
 fi
 OPENS="--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/sun.net=ALL-UNNAMED"
-JAVA_CMD=("$(java_bin)" $OPENS -Dlog4j2.configurationFile="$PWD/conf/log4j2-local.properties"
+JAVA_CMD=("$(java_bin)" $OPENS -Dlog4j2.configurationFile="$PWD/conf/log4j2.properties"
   -Dcelerybridge.log.file="$STATE_DIR/job.log" -cp "$JAR:$(cat "$CP_FILE")")
 
 TOPIC=persistent://public/default/celery-bridge-events

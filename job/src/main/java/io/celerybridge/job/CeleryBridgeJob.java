@@ -225,7 +225,8 @@ public class CeleryBridgeJob {
             return true;
         }
         List<String> topics = config.get(BridgeOptions.TOPIC);
-        if (PulsarTopicPartitions.anyNonPartitioned(config.get(BridgeOptions.PULSAR_ADMIN_URL), topics)) {
+        if (PulsarTopicPartitions.anyNonPartitioned(config.get(BridgeOptions.PULSAR_ADMIN_URL),
+                config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE), topics)) {
             LOG.warn("a topic of {} is not partitioned: the Pulsar source runs at parallelism 1 "
                     + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", topics);
             return true;
@@ -245,7 +246,7 @@ public class CeleryBridgeJob {
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
         String token = config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE);
         if (token != null) {
-            b.setAuthentication("org.apache.pulsar.client.impl.auth.AuthenticationToken", Map.of("token", token));
+            b.setAuthentication(PulsarRecordSourceBuilder.TOKEN_AUTH_PLUGIN, PulsarRecordSourceBuilder.tokenAuthParams(token));
         }
         return b.build();
     }

@@ -35,7 +35,7 @@ import java.util.Map;
 public final class PulsarRecordSourceBuilder {
 
     public static final Duration DEFAULT_PARTITION_DISCOVERY_INTERVAL = Duration.ofSeconds(30);
-    static final String TOKEN_AUTH_PLUGIN = "org.apache.pulsar.client.impl.auth.AuthenticationToken";
+    public static final String TOKEN_AUTH_PLUGIN = "org.apache.pulsar.client.impl.auth.AuthenticationToken";
 
     private String serviceUrl;
     private String adminUrl;
@@ -150,7 +150,7 @@ public final class PulsarRecordSourceBuilder {
                 b.setStartCursor(StartCursor.fromPublishTime(startPosition.publishTime().toEpochMilli()));
         }
         if (authToken != null && !authToken.isEmpty()) {
-            b.setAuthentication(TOKEN_AUTH_PLUGIN, Map.of("token", authToken));
+            b.setAuthentication(TOKEN_AUTH_PLUGIN, tokenAuthParams(authToken));
         }
         if (tlsTrustCertsFile != null) {
             b.setConfig(PulsarOptions.PULSAR_TLS_TRUST_CERTS_FILE_PATH, tlsTrustCertsFile);
@@ -165,7 +165,7 @@ public final class PulsarRecordSourceBuilder {
         try {
             PulsarAdminBuilder b = PulsarAdmin.builder().serviceHttpUrl(url).allowTlsInsecureConnection(insecure);
             if (token != null && !token.isEmpty()) {
-                b.authentication(TOKEN_AUTH_PLUGIN, Map.of("token", token));
+                b.authentication(TOKEN_AUTH_PLUGIN, tokenAuthParams(token));
             }
             if (trustCerts != null) {
                 b.tlsTrustCertsFilePath(trustCerts);
@@ -174,6 +174,11 @@ public final class PulsarRecordSourceBuilder {
         } catch (Exception e) {
             throw new IllegalStateException("cannot create a Pulsar admin client for " + url + ": " + e.getMessage(), e);
         }
+    }
+
+    /** AuthenticationToken's encoded parameters; its Map form leaves the token unset (seen with client 3.0). */
+    public static String tokenAuthParams(String token) {
+        return "token:" + token;
     }
 
     private static void require(String value, String option) {

@@ -24,7 +24,20 @@ public final class PulsarTopicPartitions {
 
     /** True if any of the topics is not partitioned (or does not exist yet and would be created so). */
     public static boolean anyNonPartitioned(String adminUrl, List<String> topics) {
-        try (PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(adminUrl).build()) {
+        return anyNonPartitioned(adminUrl, null, topics);
+    }
+
+    /** As above, authenticating with a token (null for none). */
+    public static boolean anyNonPartitioned(String adminUrl, String authToken, List<String> topics) {
+        org.apache.pulsar.client.admin.PulsarAdminBuilder builder = PulsarAdmin.builder().serviceHttpUrl(adminUrl);
+        try {
+            if (authToken != null && !authToken.isEmpty()) {
+                builder.authentication(PulsarRecordSourceBuilder.TOKEN_AUTH_PLUGIN, PulsarRecordSourceBuilder.tokenAuthParams(authToken));
+            }
+        } catch (PulsarClientException.UnsupportedAuthenticationException e) {
+            throw new IllegalStateException("Pulsar token authentication is not available: " + e.getMessage(), e);
+        }
+        try (PulsarAdmin admin = builder.build()) {
             for (String topic : topics) {
                 if (admin.topics().getPartitionedTopicMetadata(topic).partitions == 0) {
                     return true;

@@ -10,6 +10,7 @@ import org.apache.flink.metrics.MetricGroup;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.time.Instant;
 import java.util.HashMap;
@@ -64,8 +65,11 @@ public class ToDeadLetter extends RichMapFunction<RejectedRecord, DeadLetter> {
         properties.put(FIRST_FAILURE, rejected.getFirstFailure() != null ? rejected.getFirstFailure() : now);
         properties.put(LAST_FAILURE, now);
         byReason.computeIfAbsent(rejected.getReason(), r -> metrics.addGroup("reason", r).counter("records")).inc();
-        LOG.warn("dead-lettering record: stage={} reason={} topic={} messageId={} eventId={}",
-                rejected.getStage(), rejected.getReason(), record.getTopic(), record.getMessageId(), rejected.getEventId());
+        // The event id goes into the MDC so JSON log lines carry it as a field; the payload is never logged.
+        try (MDC.MDCCloseable ignored = MDC.putCloseable("eventId", String.valueOf(rejected.getEventId()))) {
+            LOG.warn("dead-lettering record: stage={} reason={} topic={} messageId={}",
+                    rejected.getStage(), rejected.getReason(), record.getTopic(), record.getMessageId());
+        }
         return new DeadLetter(record.getPayload(), record.getKey(), record.getEventTime(), properties);
     }
 
