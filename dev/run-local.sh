@@ -57,13 +57,14 @@ before=$(grep -c 'Task celery_bridge.process_event\[.*\] succeeded' "$WORKER_LOG
 
 log "starting the job on a local MiniCluster (log: $STATE_DIR/job.log)"
 # Started directly (not through a function) so $! is the JVM itself and Ctrl-C stops it.
-"${JAVA_CMD[@]}" io.celerybridge.job.CeleryBridgeJob --config conf/celery-bridge.yaml --set "topic=$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
+# conf/flink turns on the Prometheus reporter: metrics at http://127.0.0.1:9249/metrics.
+FLINK_CONF_DIR="$PWD/conf/flink" "${JAVA_CMD[@]}" io.celerybridge.job.CeleryBridgeJob --config conf/celery-bridge.yaml --set "topic=$TOPIC" >"$STATE_DIR/job.out" 2>&1 &
 JOB_PID=$!
 
 log "publishing $EVENTS demo events to $TOPIC"
 "${JAVA_CMD[@]}" io.celerybridge.job.DemoEventProducer --topic "$TOPIC" --count "$EVENTS" 2>>"$STATE_DIR/job.out"
 
-log "tasks executed by the Celery worker (Ctrl-C to stop):"
+log "metrics: http://127.0.0.1:9249/metrics; tasks executed by the Celery worker (Ctrl-C to stop):"
 start=$SECONDS
 shown=0
 while true; do

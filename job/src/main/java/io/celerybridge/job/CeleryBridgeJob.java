@@ -82,7 +82,17 @@ public class CeleryBridgeJob {
         if (config == null) {
             return; // --print-config or --help
         }
-        forProduction(config).execute(StreamExecutionEnvironment.getExecutionEnvironment());
+        forProduction(config).execute(StreamExecutionEnvironment.getExecutionEnvironment(localFlinkConfiguration()));
+    }
+
+    /**
+     * On a cluster the cluster's configuration applies; a local run (dev/run-local.sh) reads
+     * $FLINK_CONF_DIR if set, so the Prometheus reporter in conf/flink serves the metrics.
+     */
+    static org.apache.flink.configuration.Configuration localFlinkConfiguration() {
+        String dir = System.getenv("FLINK_CONF_DIR");
+        return dir == null ? new org.apache.flink.configuration.Configuration()
+                : org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(dir);
     }
 
     /** The job with its production source and sinks. */
