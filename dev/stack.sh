@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Starts/stops the local stack (Valkey, Pulsar standalone, a Celery worker) as plain processes
+# Starts/stops the local stack (Valkey, Pulsar standalone, a Celery worker, a Flink session
+# cluster of one JobManager and one TaskManager JVM) as plain processes
 # and writes the endpoints the tests read to .dev/env.
 # Usage: dev/stack.sh up|down|status
-#   VALKEY_PORT (6379), PULSAR_PORT (6650), PULSAR_HTTP_PORT (8080), CELERY_QUEUES (celery,celery-bridge-it)
+#   VALKEY_PORT (6379), PULSAR_PORT (6650), PULSAR_HTTP_PORT (8080), CELERY_QUEUES (celery,celery-bridge-it),
+#   FLINK_REST_PORT (8081)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
@@ -12,6 +14,7 @@ write_env() {
 export CELERY_BRIDGE_VALKEY_URI=redis://127.0.0.1:${VALKEY_PORT:-6379}/0
 export CELERY_BRIDGE_PULSAR_SERVICE_URL=pulsar://127.0.0.1:${PULSAR_PORT:-6650}
 export CELERY_BRIDGE_PULSAR_ADMIN_URL=http://127.0.0.1:${PULSAR_HTTP_PORT:-8080}
+export CELERY_BRIDGE_FLINK_REST_URL=http://127.0.0.1:${FLINK_REST_PORT:-8081}
 ENV
   log "endpoints written to $STATE_DIR/env (source it before running tests by hand)"
 }
@@ -21,9 +24,11 @@ case "${1:-}" in
     "$here/valkey.sh" start
     "$here/pulsar.sh" start
     "$here/celery-worker.sh" start
+    "$here/flink-cluster.sh" start
     write_env
     ;;
   down)
+    "$here/flink-cluster.sh" stop
     "$here/celery-worker.sh" stop
     "$here/pulsar.sh" stop
     "$here/valkey.sh" stop
@@ -34,6 +39,7 @@ case "${1:-}" in
     "$here/valkey.sh" status || rc=1
     "$here/pulsar.sh" status || rc=1
     "$here/celery-worker.sh" status || rc=1
+    "$here/flink-cluster.sh" status || rc=1
     exit $rc
     ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;

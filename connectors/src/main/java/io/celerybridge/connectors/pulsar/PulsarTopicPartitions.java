@@ -39,8 +39,12 @@ public final class PulsarTopicPartitions {
         }
         try (PulsarAdmin admin = builder.build()) {
             for (String topic : topics) {
-                if (admin.topics().getPartitionedTopicMetadata(topic).partitions == 0) {
-                    return true;
+                try {
+                    if (admin.topics().getPartitionedTopicMetadata(topic).partitions == 0) {
+                        return true;
+                    }
+                } catch (PulsarAdminException.NotFoundException e) {
+                    return true; // not created yet: auto-creation makes it non-partitioned
                 }
             }
             return false;

@@ -17,6 +17,7 @@ public final class TestServers {
     public static final String VALKEY_URI_ENV = "CELERY_BRIDGE_VALKEY_URI";
     public static final String PULSAR_SERVICE_URL_ENV = "CELERY_BRIDGE_PULSAR_SERVICE_URL";
     public static final String PULSAR_ADMIN_URL_ENV = "CELERY_BRIDGE_PULSAR_ADMIN_URL";
+    public static final String FLINK_REST_URL_ENV = "CELERY_BRIDGE_FLINK_REST_URL";
 
     static final String HOW_TO_START = "Start the local servers with `dev/stack.sh up` and `source .dev/env` "
             + "(or run the tests with `dev/test.sh`, which does both), or run a Docker engine for Testcontainers.";
@@ -56,6 +57,19 @@ public final class TestServers {
             return fromEnv;
         }
         return pulsarContainer().getHttpServiceUrl();
+    }
+
+    /**
+     * REST URL of a real multi-process Flink session cluster ({@code dev/flink-cluster.sh}). There
+     * is no container fallback: the deployment test is about this project's own cluster scripts.
+     */
+    public static String flinkRestUrl() {
+        String fromEnv = System.getenv(FLINK_REST_URL_ENV);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return fromEnv;
+        }
+        throw new IllegalStateException("This test needs a real Flink session cluster: " + FLINK_REST_URL_ENV
+                + " is not set. Start one with `dev/flink-cluster.sh start` (or `dev/stack.sh up`, which also writes .dev/env).");
     }
 
     private static PulsarContainer pulsarContainer() {
