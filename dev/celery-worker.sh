@@ -23,7 +23,8 @@ case "${1:-}" in
     mkdir -p "$DIR"; : >"$LOG"
     (
       cd "$DEV_ROOT/examples/celery-worker"
-      CELERY_BROKER_URL="redis://127.0.0.1:$PORT/0" CELERY_RESULT_BACKEND="redis://127.0.0.1:$PORT/0" \
+      # Unbuffered, so the log shows each task as it runs (run-local.sh counts them there).
+      PYTHONUNBUFFERED=1 CELERY_BROKER_URL="redis://127.0.0.1:$PORT/0" CELERY_RESULT_BACKEND="redis://127.0.0.1:$PORT/0" \
         exec "$PY" -m celery -A celery_bridge_example worker --loglevel=INFO --pool=solo \
         -Q "$QUEUES" --hostname "bridge-example@%h" --without-gossip --without-mingle
     ) >>"$LOG" 2>&1 &

@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishes demo events to the job's topic: {@code --count N} (default 10), {@code --topic},
- * {@code --pulsar.service-url}, {@code --rate PER_SECOND} (default: as fast as possible).
+ * {@code --pulsar.service-url}, {@code --rate PER_SECOND} (default: as fast as possible),
+ * {@code --repeat-every K} (publish every K-th event twice, to show deduplication),
+ * {@code --malformed-every M} (every M-th message is not JSON, to show the DLQ).
  */
 public final class DemoEventProducer {
 
@@ -25,6 +27,8 @@ public final class DemoEventProducer {
         int count = p.getInt("count", 10);
         int rate = p.getInt("rate", 0);
         String prefix = p.get("id-prefix", "demo-" + Instant.now().getEpochSecond());
+        int repeatEvery = p.getInt("repeat-every", 0);
+        int malformedEvery = p.getInt("malformed-every", 0);
 
         try (PulsarClient client = PulsarClient.builder().serviceUrl(serviceUrl).build();
                 Producer<byte[]> producer = client.newProducer(Schema.BYTES).topic(topic)
@@ -33,6 +37,12 @@ public final class DemoEventProducer {
                 String json = "{\"id\":\"" + prefix + "-" + i + "\",\"type\":\"demo\",\"n\":" + i
                         + ",\"at\":\"" + Instant.now() + "\"}";
                 producer.sendAsync(json.getBytes(StandardCharsets.UTF_8));
+                if (repeatEvery > 0 && i % repeatEvery == 0) {
+                    producer.sendAsync(json.getBytes(StandardCharsets.UTF_8));
+                }
+                if (malformedEvery > 0 && i % malformedEvery == 0) {
+                    producer.sendAsync(("{\"id\": \"" + prefix + "-broken-" + i + "\", ").getBytes(StandardCharsets.UTF_8));
+                }
                 if (rate > 0) {
                     Thread.sleep(1000L / rate);
                 }
