@@ -3,7 +3,6 @@ package io.celerybridge.connectors.pulsar;
 import io.celerybridge.connectors.testutils.TestServers;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.connector.pulsar.source.PulsarSource;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;

@@ -80,21 +80,8 @@ public final class Option<T> implements Serializable {
     }
 
     static Option<Integer> integer(String key, int def, int min, int max, String description) {
-        String type = "integer " + min + ".." + max;
-        Option<Integer>[] self = new Option[1];
-        self[0] = new Option<>(key, type, Integer.toString(def), description, false, s -> {
-            long v;
-            try {
-                v = Long.parseLong(s.replace("_", ""));
-            } catch (NumberFormatException e) {
-                throw self[0].invalid(s, "an " + type);
-            }
-            if (v < min || v > max) {
-                throw self[0].invalid(s, "an " + type);
-            }
-            return (int) v;
-        });
-        return self[0];
+        Option<Long> asLong = longValue(key, def, min, max, description);
+        return new Option<>(key, asLong.type, asLong.defaultText, description, false, s -> asLong.parser.apply(s).intValue());
     }
 
     static Option<Long> longValue(String key, long def, long min, long max, String description) {
