@@ -5,33 +5,20 @@ import io.celerybridge.connectors.testutils.CeleryBackendReader;
 import io.celerybridge.connectors.testutils.TestServers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.pulsar.client.admin.PulsarAdmin;
 import org.apache.pulsar.client.api.Producer;
 import org.apache.pulsar.client.api.PulsarClient;
 import org.apache.pulsar.client.api.Schema;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * The deployment path: the shaded jar submitted over REST to a real JobManager + TaskManager
@@ -40,10 +27,8 @@ import static org.assertj.core.api.Assertions.fail;
  */
 class ClusterSubmissionITCase {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PER_PHASE = 300;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final String rest = TestServers.flinkRestUrl();
+    private final FlinkRestClient flink = new FlinkRestClient();
 
     @Test
     void shadedJarRunsOnAMultiProcessCluster() throws Exception {
@@ -52,7 +37,7 @@ class ClusterSubmissionITCase {
         try (PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(TestServers.pulsarAdminUrl()).build()) {
             admin.topics().createPartitionedTopic(topic, 2);
         }
-        String jarId = upload(shadedJar());
+        String jarId = flink.uploadShadedJar();
         List<String> taskIds = new ArrayList<>();
 
         try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
@@ -60,8 +45,8 @@ class ClusterSubmissionITCase {
                         .batchingMaxMessages(100).batchingMaxPublishDelay(20, TimeUnit.MILLISECONDS).create();
                 CeleryBackendReader backend = new CeleryBackendReader(TestServers.valkeyUri())) {
 
-            String job = runJar(jarId, topic, run, 2, null);
-            awaitRunning(job);
+            String job = flink.runJar(jarId, topic, run, 2, null);
+            flink.awaitRunning(job);
             publish(producer, run, 0, taskIds);
             publish(producer, run, 1, taskIds);
             java.util.Map<String, JsonNode> results = backend.awaitResults(taskIds, Duration.ofSeconds(120));
@@ -70,7 +55,7 @@ class ClusterSubmissionITCase {
             for (String id : taskIds) {
                 assertThat(backend.executions(id)).as("executions of %s", id).isEqualTo(1);
             }
-            cancel(job);
+            flink.cancel(job);
         }
     }
 
@@ -81,84 +66,5 @@ class ClusterSubmissionITCase {
             producer.sendAsync(("{\"id\": \"" + id + "\", \"phase\": " + phase + "}").getBytes(StandardCharsets.UTF_8));
         }
         producer.flush();
-    }
-
-    private String runJar(String jarId, String topic, String run, int parallelism, String savepoint) throws Exception {
-        ObjectNode body = JSON.createObjectNode();
-        ArrayNode args = body.putArray("programArgsList");
-        for (String set : List.of(
-                "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=cluster-it-" + run,
-                "pulsar.service_url=" + TestServers.pulsarServiceUrl(), "pulsar.admin_url=" + TestServers.pulsarAdminUrl(),
-                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s", "parallelism.default=" + parallelism)) {
-            args.add("--set").add(set);
-        }
-        if (savepoint != null) {
-            body.put("savepointPath", savepoint);
-        }
-        JsonNode r = post("/jars/" + jarId + "/run", body.toString());
-        if (!r.has("jobid")) {
-            fail("the cluster refused the job: " + r);
-        }
-        return r.get("jobid").asText();
-    }
-
-    private void awaitRunning(String job) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            JsonNode j = get("/jobs/" + job);
-            boolean allRunning = j.path("state").asText().equals("RUNNING");
-            for (JsonNode v : j.path("vertices")) {
-                allRunning &= v.path("tasks").path("RUNNING").asInt() == v.path("parallelism").asInt();
-            }
-            if (allRunning) {
-                return;
-            }
-            if (j.path("state").asText().equals("FAILED")) {
-                fail("job " + job + " failed: " + get("/jobs/" + job + "/exceptions"));
-            }
-            Thread.sleep(500);
-        }
-        fail("job " + job + " not running after 60 s");
-    }
-
-    private void cancel(String job) throws Exception {
-        http.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + job + "?mode=cancel"))
-                .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private String upload(Path jar) throws Exception {
-        String boundary = "----celerybridge" + UUID.randomUUID();
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        body.write(Files.readAllBytes(jar));
-        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(rest + "/jars/upload"))
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
-        JsonNode j = JSON.readTree(r.body());
-        if (!"success".equals(j.path("status").asText())) {
-            fail("jar upload refused: " + r.body());
-        }
-        String file = j.get("filename").asText();
-        return file.substring(file.lastIndexOf('/') + 1);
-    }
-
-    private static Path shadedJar() throws Exception {
-        try (Stream<Path> files = Files.list(Path.of("target"))) {
-            return files.filter(p -> p.getFileName().toString().matches("celery-bridge-job-.*\\.jar"))
-                    .findFirst().orElseGet(() -> fail("no shaded jar in target/: run `mvn verify` (package comes first)"));
-        }
-    }
-
-    private JsonNode get(String path) throws Exception {
-        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(rest + path)).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
-    }
-
-    private JsonNode post(String path, String json) throws Exception {
-        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(rest + path))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
     }
 }

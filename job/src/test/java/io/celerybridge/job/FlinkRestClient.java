@@ -1,0 +1,148 @@
+package io.celerybridge.job;
+
+import io.celerybridge.connectors.testutils.TestServers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.fail;
+
+/** The REST calls the deployment tests make to the real Flink cluster: upload, run, wait, stop. */
+final class FlinkRestClient {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final String rest = TestServers.flinkRestUrl();
+
+    /** Runs the uploaded jar against a topic, configured through --set, optionally from a savepoint. */
+    String runJar(String jarId, String topic, String run, int parallelism, String savepoint) throws Exception {
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode args = body.putArray("programArgsList");
+        for (String set : List.of(
+                "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=cluster-it-" + run,
+                "pulsar.service_url=" + TestServers.pulsarServiceUrl(), "pulsar.admin_url=" + TestServers.pulsarAdminUrl(),
+                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s", "parallelism.default=" + parallelism)) {
+            args.add("--set").add(set);
+        }
+        if (savepoint != null) {
+            body.put("savepointPath", savepoint);
+        }
+        JsonNode r = post("/jars/" + jarId + "/run", body.toString());
+        if (!r.has("jobid")) {
+            fail("the cluster refused the job: " + r);
+        }
+        return r.get("jobid").asText();
+    }
+
+    /**
+     * Stop with a savepoint. A job that is restarting at that moment (e.g. after a Pulsar
+     * connection hiccup on this busy machine) refuses with "not all required tasks are running":
+     * wait until it runs again and retry, as an operator would.
+     */
+    String stopWithSavepoint(String job) throws Exception {
+        String lastFailure = null;
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            awaitRunning(job);
+            String trigger = post("/jobs/" + job + "/stop", "{\"drain\": false}").get("request-id").asText();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline) {
+                JsonNode s = get("/jobs/" + job + "/savepoints/" + trigger);
+                if ("COMPLETED".equals(s.path("status").path("id").asText())) {
+                    JsonNode op = s.get("operation");
+                    if (!op.has("failure-cause")) {
+                        return op.get("location").asText();
+                    }
+                    lastFailure = op.get("failure-cause").path("stack-trace").asText().lines().findFirst().orElse("");
+                    break;
+                }
+                Thread.sleep(500);
+            }
+            Thread.sleep(2_000);
+        }
+        return fail("stop-with-savepoint failed 5 times; last: " + lastFailure);
+    }
+
+    /** Waits until every subtask of every vertex runs. */
+    void awaitRunning(String job) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            JsonNode j = get("/jobs/" + job);
+            boolean allRunning = j.path("state").asText().equals("RUNNING");
+            for (JsonNode v : j.path("vertices")) {
+                allRunning &= v.path("tasks").path("RUNNING").asInt() == v.path("parallelism").asInt();
+            }
+            if (allRunning) {
+                return;
+            }
+            if (j.path("state").asText().equals("FAILED")) {
+                fail("job " + job + " failed: " + get("/jobs/" + job + "/exceptions"));
+            }
+            Thread.sleep(500);
+        }
+        fail("job " + job + " not running after 60 s");
+    }
+
+    List<Integer> parallelismOf(String job) throws Exception {
+        List<Integer> p = new java.util.ArrayList<>();
+        for (JsonNode v : get("/jobs/" + job).path("vertices")) {
+            p.add(v.get("parallelism").asInt());
+        }
+        return p;
+    }
+
+    void cancel(String job) throws Exception {
+        http.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + job + "?mode=cancel"))
+                .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Uploads the module's shaded jar (built by the package phase before the ITCases) and returns its id. */
+    String uploadShadedJar() throws Exception {
+        Path jar;
+        try (Stream<Path> files = Files.list(Path.of("target"))) {
+            jar = files.filter(p -> p.getFileName().toString().matches("celery-bridge-job-.*\\.jar"))
+                    .findFirst().orElseGet(() -> fail("no shaded jar in target/: run `mvn verify` (package comes first)"));
+        }
+        String boundary = "----celerybridge" + UUID.randomUUID();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(Files.readAllBytes(jar));
+        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(rest + "/jars/upload"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode j = JSON.readTree(r.body());
+        if (!"success".equals(j.path("status").asText())) {
+            fail("jar upload refused: " + r.body());
+        }
+        String file = j.get("filename").asText();
+        return file.substring(file.lastIndexOf('/') + 1);
+    }
+
+    private JsonNode get(String path) throws Exception {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(rest + path)).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    private JsonNode post(String path, String json) throws Exception {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(rest + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+}
