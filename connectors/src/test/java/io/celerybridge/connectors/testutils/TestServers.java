@@ -69,7 +69,7 @@ public final class TestServers {
             return fromEnv;
         }
         throw new IllegalStateException("This test needs a real Flink session cluster: " + FLINK_REST_URL_ENV
-                + " is not set. Start one with `dev/flink-cluster.sh start` (or `dev/stack.sh up`, which also writes .dev/env).");
+                + " is not set. Start one with `dev/flink-cluster.sh start`, then `dev/stack.sh up` writes it to .dev/env.");
     }
 
     private static PulsarContainer pulsarContainer() {
