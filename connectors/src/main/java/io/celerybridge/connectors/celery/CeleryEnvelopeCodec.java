@@ -95,12 +95,30 @@ public final class CeleryEnvelopeCodec implements Serializable {
 
     /** The Valkey list the task goes to: the queue, or its priority bucket, under the global prefix. */
     public String listKey(CeleryTask task) {
-        int bucket = priorityBucket(task.priority());
-        return bucket == 0 ? queueKey(task) : queueKey(task) + PRIORITY_SEPARATOR + bucket;
+        return bucketKey(queueKey(task), priorityBucket(task.priority()));
     }
 
     private String queueKey(CeleryTask task) {
         return globalKeyPrefix + task.queue();
+    }
+
+    /** kombu's priority steps: each queue is four lists, one per step. */
+    private static final int[] PRIORITY_STEPS = {0, 3, 6, 9};
+
+    /**
+     * Every list a queue consists of on kombu's Redis transport, lowest priority number first
+     * (the order a worker pops them in): what a queue's depth is summed over.
+     */
+    public static String[] priorityListKeys(String queueKey) {
+        String[] keys = new String[PRIORITY_STEPS.length];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = bucketKey(queueKey, PRIORITY_STEPS[i]);
+        }
+        return keys;
+    }
+
+    private static String bucketKey(String queueKey, int bucket) {
+        return bucket == 0 ? queueKey : queueKey + PRIORITY_SEPARATOR + bucket;
     }
 
     /** kombu's default priority steps are 0, 3, 6, 9; a priority goes to the step at or below it. */

@@ -1,5 +1,6 @@
 package io.celerybridge.connectors.celery.internal;
 
+import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.connectors.celery.CeleryMessage;
 
 import org.apache.flink.annotation.Internal;
@@ -94,8 +95,6 @@ public final class IdempotentEnqueueScript {
 
     public static final String SHA1 = sha1Hex(SOURCE);
 
-    private static final String[] BUCKET_SUFFIXES = {"", "\u0006\u00163", "\u0006\u00166", "\u0006\u00169"};
-
     private IdempotentEnqueueScript() {}
 
     /** Keys and arguments for one call over {@code messages}. */
@@ -109,9 +108,7 @@ public final class IdempotentEnqueueScript {
         }
         List<String> keys = new ArrayList<>(queues.size() * 4 + messages.size() * 2);
         for (String q : queues.keySet()) {
-            for (String suffix : BUCKET_SUFFIXES) {
-                keys.add(q + suffix);
-            }
+            keys.addAll(java.util.Arrays.asList(CeleryEnvelopeCodec.priorityListKeys(q)));
         }
         byte[][] args = new byte[3 + messages.size()][];
         args[0] = ascii(Long.toString(ttlSeconds));

@@ -1,5 +1,7 @@
 package io.celerybridge.connectors.celery.internal;
 
+import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.metrics.Gauge;
 
@@ -17,8 +19,6 @@ import java.util.concurrent.TimeUnit;
  */
 @Internal
 final class QueueDepthGauge implements Gauge<Long>, AutoCloseable {
-
-    private static final String[] BUCKETS = {"", "\u0006\u00163", "\u0006\u00166", "\u0006\u00169"};
 
     private final RedisClient client;
     private final Set<String> queues = ConcurrentHashMap.newKeySet();
@@ -48,8 +48,8 @@ final class QueueDepthGauge implements Gauge<Long>, AutoCloseable {
             }
             long sum = 0;
             for (String q : queues) {
-                for (String b : BUCKETS) {
-                    sum += connection.sync().llen(q + b);
+                for (String list : CeleryEnvelopeCodec.priorityListKeys(q)) {
+                    sum += connection.sync().llen(list);
                 }
             }
             depth = sum;
