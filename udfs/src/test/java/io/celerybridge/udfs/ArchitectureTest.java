@@ -26,8 +26,8 @@ class ArchitectureTest {
         noClasses().should().dependOnClassesThat(
                         com.tngtech.archunit.base.DescribedPredicate.describe(
                                 "connectors classes other than CeleryTask and CeleryTaskIds",
-                                c -> c.getPackageName().startsWith("io.celerybridge.connectors")
-                                        && !c.getName().startsWith("io.celerybridge.connectors.celery.CeleryTask")))
+                                c -> c.getBaseComponentType().getPackageName().startsWith("io.celerybridge.connectors")
+                                        && !c.getBaseComponentType().getName().startsWith("io.celerybridge.connectors.celery.CeleryTask")))
                 .check(UDFS);
     }
 

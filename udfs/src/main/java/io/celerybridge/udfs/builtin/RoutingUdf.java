@@ -1,0 +1,192 @@
+package io.celerybridge.udfs.builtin;
+
+import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.connectors.celery.CeleryTaskIds;
+import io.celerybridge.udfs.BatchUdf;
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.UdfContext;
+import io.celerybridge.udfs.UdfResult;
+
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import org.apache.flink.annotation.PublicEvolving;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The built-in UDF, configured rather than coded: validates each payload against a schema, picks
+ * a route by event type, and maps the payload to the task's args and kwargs. Reasons for the DLQ:
+ * {@value #SCHEMA_VIOLATION}, {@value #NO_ROUTE}, {@value #MAPPING_FAILED}, {@value #INVALID_ETA}.
+ *
+ * <p>The task id is derived from the event id (one task per event), so a replayed event yields
+ * the same task id and the sink's idempotent enqueue recognises it.
+ */
+@PublicEvolving
+public class RoutingUdf implements BatchUdf {
+    private static final long serialVersionUID = 1L;
+
+    public static final String SCHEMA_VIOLATION = "SCHEMA_VIOLATION";
+    public static final String NO_ROUTE = "NO_ROUTE";
+    public static final String MAPPING_FAILED = "MAPPING_FAILED";
+    public static final String INVALID_ETA = "INVALID_ETA";
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+
+    private final String schemaJson;
+    private final String routingJson;
+    private final String defaultTask;
+    private final String defaultQueue;
+
+    private transient PayloadSchema schema;
+    private transient RouteTable routes;
+    private transient Clock clock;
+
+    /**
+     * @param schemaJson the schema (see {@link PayloadSchema}); empty for none
+     * @param routingJson the routes (see {@link RouteTable}); empty for every event to {@code defaultTask}
+     * @throws IllegalArgumentException naming the setting that is wrong
+     */
+    public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue) {
+        this.schemaJson = schemaJson == null ? "" : schemaJson;
+        this.routingJson = routingJson == null ? "" : routingJson;
+        this.defaultTask = defaultTask;
+        this.defaultQueue = defaultQueue;
+        parse(Clock.systemUTC()); // fail at construction, i.e. at job start-up
+    }
+
+    /** Every event to {@code task(event=<payload>)} on {@code queue}. */
+    public static RoutingUdf allTo(String task, String queue) {
+        return new RoutingUdf("", "", task, queue);
+    }
+
+    @Override
+    public void open(UdfContext context) {
+        parse(Clock.systemUTC());
+    }
+
+    RoutingUdf withClock(Clock clock) {
+        parse(clock);
+        return this;
+    }
+
+    private void parse(Clock clock) {
+        this.clock = clock;
+        this.schema = new PayloadSchema(tree(schemaJson, "udf.schema"), "udf.schema");
+        this.routes = new RouteTable(tree(routingJson, "udf.routing"), "udf.routing", defaultTask, defaultQueue);
+    }
+
+    private static JsonNode tree(String json, String path) {
+        if (json.isBlank()) {
+            return null;
+        }
+        try {
+            return JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(path + ": not a valid JSON mapping: " + e.getOriginalMessage());
+        }
+    }
+
+    @Override
+    public List<UdfResult> process(List<Event> events) {
+        List<UdfResult> results = new ArrayList<>(events.size());
+        for (Event e : events) {
+            results.add(process(e));
+        }
+        return results;
+    }
+
+    UdfResult process(Event event) {
+        JsonNode payload;
+        try {
+            payload = JSON.readTree(event.getPayloadJson());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // The decode stage admits only JSON objects; this is a payload changed on the way.
+            return UdfResult.fail(SCHEMA_VIOLATION, "payload is not JSON: " + e.getOriginalMessage());
+        }
+        String violation = schema.violation(payload);
+        if (violation != null) {
+            return UdfResult.fail(SCHEMA_VIOLATION, violation);
+        }
+        RouteTable.Route route = routes.route(payload);
+        if (route == null) {
+            return UdfResult.fail(NO_ROUTE, routes.noRouteDetail(payload));
+        }
+        CeleryTask.Builder task = CeleryTask.builder()
+                .id(CeleryTaskIds.forKey(event.getId()))
+                .idempotencyKey(event.getId())
+                .name(route.task)
+                .queue(route.queue)
+                .ignoreResult(route.ignoreResult);
+        try {
+            if (!route.args.isEmpty()) {
+                List<String> values = new ArrayList<>(route.args.size());
+                for (int i = 0; i < route.args.size(); i++) {
+                    values.add(json(event, payload, route.args.get(i), "args[" + i + "]"));
+                }
+                task.argsJson("[" + String.join(", ", values) + "]");
+            }
+            if (!route.kwargs.isEmpty()) {
+                StringBuilder kw = new StringBuilder("{");
+                for (Map.Entry<String, String> e : route.kwargs.entrySet()) {
+                    kw.append(kw.length() == 1 ? "" : ", ").append(JSON.writeValueAsString(e.getKey())).append(": ")
+                            .append(json(event, payload, e.getValue(), "kwargs." + e.getKey()));
+                }
+                task.kwargsJson(kw.append('}').toString());
+            }
+        } catch (MappingException | IOException e) {
+            return UdfResult.fail(MAPPING_FAILED, e.getMessage());
+        }
+        if (route.priority != null) {
+            task.priority(route.priority);
+        }
+        Instant now = clock.instant();
+        if (route.countdown != null) {
+            task.eta(now.plus(route.countdown));
+        } else if (route.etaPointer != null) {
+            JsonNode eta = payload.at(route.etaPointer);
+            try {
+                task.eta(eta.isNumber() ? Instant.ofEpochMilli(eta.decimalValue().movePointRight(3).longValueExact())
+                        : OffsetDateTime.parse(eta.asText()).toInstant());
+            } catch (ArithmeticException | DateTimeParseException e) {
+                return UdfResult.fail(INVALID_ETA, "eta at " + route.etaPointer
+                        + ": expected an ISO-8601 date-time with offset or epoch seconds, got " + (eta.isMissingNode() ? "nothing" : eta.getNodeType()));
+            }
+        }
+        if (route.expires != null) {
+            task.expires(now.plus(route.expires));
+        }
+        return UdfResult.tasks(task.build());
+    }
+
+    /** The JSON text at {@code pointer}: the original text for the whole payload, so nothing is re-rendered. */
+    private static String json(Event event, JsonNode payload, String pointer, String what) throws MappingException, IOException {
+        if (pointer.isEmpty()) {
+            return event.getPayloadJson();
+        }
+        JsonNode v = payload.at(JsonPointer.compile(pointer));
+        if (v.isMissingNode()) {
+            throw new MappingException(what + ": no value at " + pointer);
+        }
+        return JSON.writeValueAsString(v);
+    }
+
+    private static final class MappingException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        MappingException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

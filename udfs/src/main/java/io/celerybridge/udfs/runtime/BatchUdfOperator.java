@@ -1,0 +1,493 @@
+package io.celerybridge.udfs.runtime;
+
+import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.udfs.BatchUdf;
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.FailedEvent;
+import io.celerybridge.udfs.TaskEncoder;
+import io.celerybridge.udfs.TaskRejectedException;
+import io.celerybridge.udfs.UdfContext;
+import io.celerybridge.udfs.UdfResult;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.ChainingStrategy;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
+import org.apache.flink.util.OutputTag;
+import org.apache.flink.util.concurrent.ExecutorThreadFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The processing stage: batches events (by size and linger), calls the {@link BatchUdf} with a
+ * timeout, retries transient failures with backoff and jitter, splits a failed batch until the
+ * failing events are alone (poison isolation), throttles each task name to its rate, and stops
+ * calling a dependency that keeps failing (circuit breaker). Every event leaves as its task(s) or
+ * through {@link #FAILED} with a reason; none is dropped.
+ *
+ * <p>Events still held (batching, awaiting a retry) are kept in operator state, so a restore
+ * resumes them. While the buffer is full (a slow UDF, retries piling up, an open circuit, a rate
+ * limit) the stage waits on the task thread, which backpressures the job: throttling never drops.
+ *
+ * <p>Attempts: a failed call spends an attempt of each event only once the event is alone in it
+ * (a failed batch is split first), and a per-event {@link UdfResult#retry} spends one. When the
+ * circuit opens after failures of different events, that is an outage: the attempts spent since
+ * the last success are refunded and nothing more is spent until a call succeeds. Only when one
+ * event alone keeps failing (nothing else to tell an outage from a poison event) do its failures,
+ * probes included, count, so it is dead-lettered in the end instead of being held forever.
+ * Probes go out with one event, a new one when there is one.
+ */
+@Internal
+public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
+        implements OneInputStreamOperator<Event, OUT>, BoundedOneInput, ProcessingTimeCallback {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<FailedEvent> FAILED = new OutputTag<>("udf-failed", TypeInformation.of(FailedEvent.class));
+    /** Events processed into tasks, for a fan-out to other consumers. */
+    public static final OutputTag<Event> PROCESSED = new OutputTag<>("udf-processed", TypeInformation.of(Event.class));
+
+    /** Transient failures went on past {@code max_retries}. */
+    public static final String RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED";
+    /** The UDF returned a result list that does not match its batch. */
+    public static final String UDF_CONTRACT_VIOLATED = "UDF_CONTRACT_VIOLATED";
+
+    private final BatchUdf udf;
+    private final TaskEncoder<OUT> encoder;
+    private final BatchUdfSettings settings;
+    private final Map<String, String> params;
+    private final boolean emitProcessed;
+
+    private transient Deque<PendingEvent> fresh;
+    private transient Deque<PendingEvent> retryReady;
+    private transient PriorityQueue<PendingEvent> waiting;
+    private transient ListState<PendingEvent> state;
+    private transient List<PendingEvent> failureStreak;
+    private transient java.util.Set<String> streakEvents;
+    private transient CircuitBreaker breaker;
+    private transient TaskRateLimiter rateLimiter;
+    private transient RetryBackoff backoff;
+    private transient ExecutorService executor;
+    private transient TypeSerializer<Event> eventCopier;
+    private transient StreamRecord<OUT> reuse;
+    private transient long timerAt;
+
+    private transient Counter eventsIn;
+    private transient Counter batches;
+    private transient Counter failedCalls;
+    private transient Counter retries;
+    private transient Counter timeouts;
+    private transient Counter poisonSplits;
+    private transient Counter retriesExhausted;
+    private transient Counter eventsFailed;
+    private transient Counter eventsProcessed;
+    private transient Counter tasksEncoded;
+    private transient Counter rateLimitWaitMs;
+    private transient Counter circuitOpened;
+
+    /**
+     * @param params the UDF's settings ({@link UdfContext#params()})
+     * @param emitProcessed also emit each processed event to {@link #PROCESSED}
+     */
+    public BatchUdfOperator(BatchUdf udf, TaskEncoder<OUT> encoder, BatchUdfSettings settings,
+            Map<String, String> params, boolean emitProcessed) {
+        this.udf = udf;
+        this.encoder = encoder;
+        this.settings = settings;
+        this.params = Map.copyOf(params);
+        this.emitProcessed = emitProcessed;
+        this.chainingStrategy = ChainingStrategy.ALWAYS;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        fresh = new ArrayDeque<>();
+        retryReady = new ArrayDeque<>();
+        waiting = new PriorityQueue<>(Comparator.comparingLong(PendingEvent::getNotBefore));
+        state = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("pending-events", TypeInformation.of(PendingEvent.class)));
+        for (PendingEvent p : state.get()) {
+            (p.getNotBefore() > 0 ? waiting : fresh).add(p);
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        MetricGroup g = getMetricGroup();
+        eventsIn = g.counter("udfEventsIn");
+        batches = g.counter("udfBatches");
+        failedCalls = g.counter("udfFailedCalls");
+        retries = g.counter("udfRetries");
+        timeouts = g.counter("udfTimeouts");
+        poisonSplits = g.counter("udfBatchSplits");
+        retriesExhausted = g.counter("udfRetriesExhausted");
+        eventsFailed = g.counter("udfEventsFailed");
+        eventsProcessed = g.counter("udfEventsProcessed");
+        tasksEncoded = g.counter("tasksEncoded");
+        rateLimitWaitMs = g.counter("rateLimitWaitMs");
+        circuitOpened = g.counter("circuitOpened");
+        g.gauge("circuitState", () -> breaker.state().ordinal());
+        g.gauge("udfBuffered", this::buffered);
+
+        failureStreak = new ArrayList<>();
+        streakEvents = new java.util.HashSet<>();
+        breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerOpenForMs);
+        int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        rateLimiter = settings.rateLimit > 0 ? new TaskRateLimiter(settings.rateLimit, settings.rateWindowMs, parallelism) : null;
+        backoff = new RetryBackoff(settings.backoffMs, settings.maxBackoffMs);
+        executor = newExecutor();
+        eventCopier = getExecutionConfig().isObjectReuseEnabled()
+                ? TypeInformation.of(Event.class).createSerializer(getExecutionConfig().getSerializerConfig()) : null;
+        reuse = new StreamRecord<>(null);
+        timerAt = Long.MAX_VALUE;
+
+        MetricGroup udfGroup = g.addGroup("udf");
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        udf.open(new UdfContext() {
+            @Override
+            public MetricGroup metricGroup() {
+                return udfGroup;
+            }
+
+            @Override
+            public Map<String, String> params() {
+                return params;
+            }
+
+            @Override
+            public int subtaskIndex() {
+                return subtask;
+            }
+
+            @Override
+            public int parallelism() {
+                return parallelism;
+            }
+        });
+        if (buffered() > 0) {
+            schedule(now());
+        }
+    }
+
+    @Override
+    public void processElement(StreamRecord<Event> element) throws Exception {
+        eventsIn.inc();
+        Event event = eventCopier == null ? element.getValue() : eventCopier.copy(element.getValue());
+        fresh.add(new PendingEvent(event, now()));
+        drain(false);
+    }
+
+    @Override
+    public void onProcessingTime(long time) throws Exception {
+        timerAt = Long.MAX_VALUE;
+        drain(false);
+    }
+
+    /** At the end of bounded input every held event is processed, retries included. */
+    @Override
+    public void endInput() throws Exception {
+        drain(true);
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        List<PendingEvent> all = new ArrayList<>(buffered());
+        all.addAll(retryReady);
+        all.addAll(waiting);
+        all.addAll(fresh);
+        state.update(all);
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            udf.close();
+        } finally {
+            if (executor != null) {
+                executor.shutdownNow();
+            }
+            super.close();
+        }
+    }
+
+    private int buffered() {
+        return fresh == null ? 0 : fresh.size() + retryReady.size() + waiting.size();
+    }
+
+    /**
+     * Runs every batch that is due. Waits on this thread (backpressure) while the buffer is full,
+     * or until everything is done when {@code untilEmpty}; otherwise leaves a timer for what comes due.
+     */
+    private void drain(boolean untilEmpty) throws Exception {
+        while (buffered() > 0) {
+            long now = now();
+            long next;
+            if (!breaker.allowsCall(now)) {
+                next = breaker.openUntil();
+            } else {
+                for (PendingEvent p; (p = waiting.peek()) != null && p.getNotBefore() <= now; ) {
+                    retryReady.add(waiting.poll());
+                }
+                int ready = retryReady.size() + fresh.size();
+                if (breaker.state() == CircuitBreaker.State.HALF_OPEN && ready > 0) {
+                    runBatch(List.of(probe()));
+                    continue;
+                }
+                boolean lingered = !fresh.isEmpty() && fresh.peek().getArrivedAt() + settings.maxLingerMs <= now;
+                if (ready >= settings.batchSize || !retryReady.isEmpty() || lingered || (untilEmpty && ready > 0)) {
+                    runBatch(takeBatch());
+                    continue;
+                }
+                next = Math.min(fresh.isEmpty() ? Long.MAX_VALUE : fresh.peek().getArrivedAt() + settings.maxLingerMs,
+                        waiting.isEmpty() ? Long.MAX_VALUE : waiting.peek().getNotBefore());
+            }
+            if (untilEmpty || buffered() >= settings.maxBuffered) {
+                sleepUntil(next);
+            } else {
+                schedule(next);
+                return;
+            }
+        }
+    }
+
+    /** One event to probe a half-open circuit with: a new one if any, since a retried one may be the culprit. */
+    private PendingEvent probe() {
+        return fresh.isEmpty() ? retryReady.poll() : fresh.poll();
+    }
+
+    private List<PendingEvent> takeBatch() {
+        List<PendingEvent> batch = new ArrayList<>(Math.min(settings.batchSize, retryReady.size() + fresh.size()));
+        while (batch.size() < settings.batchSize && !retryReady.isEmpty()) {
+            batch.add(retryReady.poll());
+        }
+        while (batch.size() < settings.batchSize && !fresh.isEmpty()) {
+            batch.add(fresh.poll());
+        }
+        return batch;
+    }
+
+    /** Calls the UDF on {@code batch}; a failed batch is split breadth-first until its failing events are alone. */
+    private void runBatch(List<PendingEvent> batch) throws Exception {
+        batches.inc();
+        Deque<List<PendingEvent>> parts = new ArrayDeque<>();
+        parts.add(batch);
+        while (!parts.isEmpty()) {
+            List<PendingEvent> part = parts.poll();
+            if (!breaker.allowsCall(now())) {
+                hold(part, parts);
+                return;
+            }
+            List<UdfResult> results = null;
+            String failure = null;
+            try {
+                results = call(part);
+            } catch (UdfCallFailed e) {
+                failure = e.getMessage();
+            }
+            if (results != null && (results.size() != part.size() || results.contains(null))) {
+                for (PendingEvent p : part) {
+                    fail(p, UDF_CONTRACT_VIOLATED, udf.getClass().getName() + " returned " + results.size()
+                            + " results (or a null one) for " + part.size() + " events");
+                }
+                continue;
+            }
+            if (results != null && results.stream().allMatch(r -> r.kind() == UdfResult.Kind.RETRY)) {
+                failure = results.get(0).detail();
+            }
+            if (failure != null) {
+                failedCalls.inc();
+                part.forEach(p -> streakEvents.add(p.getEvent().getId()));
+                boolean opened = breaker.onFailure(now());
+                if (opened) {
+                    circuitOpened.inc();
+                    LOG.warn("circuit opened after {} consecutive failed UDF calls; calls pause for {} ms (last failure: {})",
+                            settings.breakerThreshold, settings.breakerOpenForMs, failure);
+                }
+                if (opened && streakEvents.size() > 1) {
+                    // Different events failing in a row: the dependency is down, not the events. Refund.
+                    for (PendingEvent p : failureStreak) {
+                        p.setAttempts(p.getAttempts() - 1);
+                    }
+                    failureStreak.clear();
+                    hold(part, parts);
+                    return;
+                }
+                if (results == null && part.size() > 1) {
+                    poisonSplits.inc();
+                    parts.add(part.subList(0, part.size() / 2));
+                    parts.add(part.subList(part.size() / 2, part.size()));
+                    continue;
+                }
+                for (PendingEvent p : part) {
+                    retryLater(p, failure);
+                }
+                if (opened) {
+                    hold(List.of(), parts);
+                    return;
+                }
+                continue;
+            }
+            breaker.onSuccess();
+            failureStreak.clear();
+            streakEvents.clear();
+            for (int i = 0; i < part.size(); i++) {
+                complete(part.get(i), results.get(i));
+            }
+        }
+    }
+
+    /** The circuit is open: events of the call and of the parts still to do wait, unspent, at the front. */
+    private void hold(List<PendingEvent> part, Deque<List<PendingEvent>> parts) {
+        List<PendingEvent> back = new ArrayList<>(part);
+        parts.forEach(back::addAll);
+        for (int i = back.size() - 1; i >= 0; i--) {
+            retryReady.addFirst(back.get(i));
+        }
+    }
+
+    private List<UdfResult> call(List<PendingEvent> part) throws Exception {
+        List<Event> events = new ArrayList<>(part.size());
+        for (PendingEvent p : part) {
+            events.add(p.getEvent());
+        }
+        Future<List<UdfResult>> future = executor.submit(() -> udf.process(events));
+        List<UdfResult> results;
+        try {
+            results = future.get(settings.taskTimeoutMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            // A UDF that ignores the interrupt keeps its thread; the stage moves on with a new one.
+            executor.shutdownNow();
+            executor = newExecutor();
+            timeouts.inc();
+            throw new UdfCallFailed("timed out after " + settings.taskTimeoutMs + " ms (task_timeout)");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new UdfCallFailed(cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        }
+        if (results == null) {
+            return java.util.Arrays.asList(new UdfResult[part.size()]); // reported as a contract violation
+        }
+        return results;
+    }
+
+    private void complete(PendingEvent p, UdfResult result) throws Exception {
+        switch (result.kind()) {
+            case RETRY:
+                retryLater(p, result.detail());
+                break;
+            case FAIL:
+                fail(p, result.reason(), result.detail());
+                break;
+            default:
+                emit(p, result.tasks());
+        }
+    }
+
+    /** All tasks of an event are encoded before any is emitted: an event yields all its tasks or a dead letter. */
+    private void emit(PendingEvent p, List<CeleryTask> tasks) throws Exception {
+        List<OUT> encoded = new ArrayList<>(tasks.size());
+        for (CeleryTask t : tasks) {
+            try {
+                encoded.add(encoder.encode(t, p.getEvent()));
+            } catch (TaskRejectedException e) {
+                fail(p, e.reason(), e.getMessage());
+                return;
+            }
+        }
+        for (int i = 0; i < encoded.size(); i++) {
+            throttle(tasks.get(i).name());
+            output.collect(reuse.replace(encoded.get(i)));
+        }
+        tasksEncoded.inc(encoded.size());
+        eventsProcessed.inc();
+        if (emitProcessed) {
+            output.collect(PROCESSED, new StreamRecord<>(p.getEvent()));
+        }
+    }
+
+    private void throttle(String taskName) throws InterruptedException {
+        if (rateLimiter == null) {
+            return;
+        }
+        long waitNanos = rateLimiter.reserve(taskName, System.nanoTime());
+        if (waitNanos > 0) {
+            TimeUnit.NANOSECONDS.sleep(waitNanos);
+            rateLimitWaitMs.inc(TimeUnit.NANOSECONDS.toMillis(waitNanos));
+        }
+    }
+
+    private void retryLater(PendingEvent p, String error) {
+        p.setAttempts(p.getAttempts() + 1);
+        p.setLastError(error);
+        if (p.getAttempts() > settings.maxRetries) {
+            retriesExhausted.inc();
+            fail(p, RETRIES_EXHAUSTED, "gave up after " + p.getAttempts() + " attempts; last error: " + error);
+            return;
+        }
+        failureStreak.add(p);
+        retries.inc();
+        p.setNotBefore(now() + backoff.delayMs(p.getAttempts()));
+        waiting.add(p);
+    }
+
+    private void fail(PendingEvent p, String reason, String detail) {
+        eventsFailed.inc();
+        int calls = p.getAttempts() + (RETRIES_EXHAUSTED.equals(reason) ? 0 : 1);
+        output.collect(FAILED, new StreamRecord<>(new FailedEvent(p.getEvent(), reason, detail, calls)));
+    }
+
+    private void schedule(long time) {
+        if (time < timerAt) {
+            timerAt = time;
+            getProcessingTimeService().registerTimer(time, this);
+        }
+    }
+
+    private void sleepUntil(long time) throws InterruptedException {
+        long ms = Math.min(time, now() + 1_000) - now();
+        Thread.sleep(Math.max(1, ms));
+    }
+
+    private long now() {
+        return getProcessingTimeService().getCurrentProcessingTime();
+    }
+
+    private ExecutorService newExecutor() {
+        return Executors.newSingleThreadExecutor(new ExecutorThreadFactory("udf-" + udf.getClass().getSimpleName()));
+    }
+
+    /** A call that failed as a whole: thrown, timed out. */
+    private static final class UdfCallFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UdfCallFailed(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.celerybridge.udfs.builtin;
+
+import io.celerybridge.connectors.celery.CeleryTask;
+import io.celerybridge.connectors.celery.CeleryTaskIds;
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.UdfResult;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RoutingUdfTest {
+
+    private static final Instant NOW = Instant.parse("2026-11-28T10:00:00Z");
+
+    private static final String SCHEMA = "{\"required\": [\"type\", \"/order/id\"], \"fields\": {"
+            + "\"type\": {\"type\": \"string\", \"max_length\": 32},"
+            + "\"/order/amount\": {\"type\": [\"integer\", \"number\"], \"min\": 0, \"max\": 1000},"
+            + "\"status\": {\"enum\": [\"new\", \"paid\"]}}}";
+
+    private static final String ROUTES = "{\"type_pointer\": \"/type\", \"routes\": {"
+            + "\"order.created\": {\"task\": \"shop.created\", \"queue\": \"orders\", \"priority\": 3,"
+            + "  \"args\": [\"/order/id\"], \"kwargs\": {\"amount\": \"/order/amount\", \"event\": \"\"}, \"countdown\": \"30s\", \"expires\": \"1h\"},"
+            + "\"invoice.due\": {\"task\": \"billing.remind\", \"eta_pointer\": \"/due_at\"}}}";
+
+    private static RoutingUdf udf() {
+        return new RoutingUdf(SCHEMA, ROUTES, "default.task", "celery").withClock(Clock.fixed(NOW, ZoneOffset.UTC));
+    }
+
+    private static UdfResult run(String payload) {
+        return udf().process(new Event("e-1", payload, 0L));
+    }
+
+    @Test
+    void routesByTypeAndMapsThePayload() {
+        String payload = "{\"type\": \"order.created\", \"order\": {\"id\": 7, \"amount\": 12.50}, \"status\": \"new\"}";
+        UdfResult r = run(payload);
+        assertThat(r.kind()).isEqualTo(UdfResult.Kind.TASKS);
+        CeleryTask t = r.tasks().get(0);
+        assertThat(t.name()).isEqualTo("shop.created");
+        assertThat(t.queue()).isEqualTo("orders");
+        assertThat(t.id()).isEqualTo(CeleryTaskIds.forKey("e-1"));
+        assertThat(t.argsJson()).isEqualTo("[7]");
+        assertThat(t.kwargsJson()).isEqualTo("{\"amount\": 12.50, \"event\": " + payload + "}");
+        assertThat(t.priority()).isEqualTo(3);
+        assertThat(t.eta()).isEqualTo(NOW.plusSeconds(30));
+        assertThat(t.expires()).isEqualTo(NOW.plusSeconds(3600));
+    }
+
+    @Test
+    void etaComesFromThePayload() {
+        CeleryTask t = run("{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": \"2026-12-01T08:00:00+01:00\"}").tasks().get(0);
+        assertThat(t.eta()).isEqualTo(Instant.parse("2026-12-01T07:00:00Z"));
+        assertThat(t.kwargsJson()).startsWith("{\"event\": {");
+        assertThat(run("{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": \"tomorrow\"}").reason())
+                .isEqualTo(RoutingUdf.INVALID_ETA);
+    }
+
+    @Test
+    void schemaViolationsNameTheFieldAndWhatWasExpected() {
+        assertThat(run("{\"order\": {\"id\": 1}}").detail()).isEqualTo("required field 'type' is missing");
+        UdfResult r = run("{\"type\": \"order.created\", \"order\": {\"id\": 1, \"amount\": 5000}}");
+        assertThat(r.reason()).isEqualTo(RoutingUdf.SCHEMA_VIOLATION);
+        assertThat(r.detail()).isEqualTo("field '/order/amount': expected at most 1000, got 5000");
+        assertThat(run("{\"type\": 3, \"order\": {\"id\": 1}}").detail()).isEqualTo("field 'type': expected string, got integer");
+        assertThat(run("{\"type\": \"x\", \"order\": {\"id\": 1}, \"status\": \"lost\"}").detail())
+                .isEqualTo("field 'status': expected one of [\"new\", \"paid\"], got \"lost\"");
+    }
+
+    @Test
+    void anUnknownTypeWithoutADefaultRouteHasNoRoute() {
+        UdfResult r = run("{\"type\": \"user.deleted\", \"order\": {\"id\": 1}}");
+        assertThat(r.reason()).isEqualTo(RoutingUdf.NO_ROUTE);
+        assertThat(r.detail()).contains("\"user.deleted\" at /type has no route");
+    }
+
+    @Test
+    void aMissingMappedValueFailsTheMapping() {
+        RoutingUdf u = new RoutingUdf("", "{\"routes\": {\"*\": {\"task\": \"t\", \"args\": [\"/missing\"]}}}", "d", "celery");
+        UdfResult r = u.process(new Event("e", "{\"a\": 1}", 0L));
+        assertThat(r.reason()).isEqualTo(RoutingUdf.MAPPING_FAILED);
+        assertThat(r.detail()).isEqualTo("args[0]: no value at /missing");
+    }
+
+    @Test
+    void withoutRoutesEveryEventGoesToTheDefaultTask() {
+        CeleryTask t = RoutingUdf.allTo("celery_bridge.process_event", "celery").process(new Event("e", "{\"a\": 1}", 0L)).tasks().get(0);
+        assertThat(t.name()).isEqualTo("celery_bridge.process_event");
+        assertThat(t.kwargsJson()).isEqualTo("{\"event\": {\"a\": 1}}");
+    }
+
+    @Test
+    void badSettingsNameThePathAndWhatWasExpected() {
+        assertThatThrownBy(() -> new RoutingUdf("", "{\"routes\": {\"a\": {\"task\": \"t\", \"qeue\": \"x\"}}}", "d", "q"))
+                .hasMessageStartingWith("udf.routing.routes.a: unknown key 'qeue'; expected one of [args, countdown");
+        assertThatThrownBy(() -> new RoutingUdf("{\"fields\": {\"a\": {\"type\": \"text\"}}}", "", "d", "q"))
+                .hasMessageContaining("udf.schema.fields.a.type: expected one of");
+        assertThatThrownBy(() -> new RoutingUdf("", "{\"routes\": {\"a\": {\"task\": \"t\", \"countdown\": \"soon\"}}}", "d", "q"))
+                .hasMessage("udf.routing.routes.a.countdown: expected a duration such as 500ms, 30s, 5m, 1h or 2d, got \"soon\"");
+        assertThatThrownBy(() -> new RoutingUdf("", "{\"routes\": {\"a\": {\"queue\": \"x\"}}}", "d", "q"))
+                .hasMessage("udf.routing.routes.a: 'task' is required (the Celery task name)");
+    }
+}

@@ -1,0 +1,215 @@
+package io.celerybridge.udfs.runtime;
+
+import io.celerybridge.udfs.Event;
+import io.celerybridge.udfs.FailedEvent;
+import io.celerybridge.udfs.TaskEncoder;
+import io.celerybridge.udfs.TaskRejectedException;
+import io.celerybridge.udfs.UdfResult;
+
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The stage's decisions, on a test harness with a hand-driven clock. */
+class BatchUdfOperatorTest {
+
+    static final TaskEncoder<String> ENCODER = (task, event) -> {
+        if (task.name().equals("unencodable")) {
+            throw new TaskRejectedException("UNENCODABLE_TASK", "cannot encode " + task.id());
+        }
+        return task.name() + ":" + event.getId();
+    };
+
+    private OneInputStreamOperatorTestHarness<Event, String> harness;
+
+    @BeforeEach
+    void reset() {
+        ScriptedUdf.reset();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    private static BatchUdfSettings.Builder settings() {
+        return BatchUdfSettings.builder().batchSize(3).maxLinger(Duration.ofMillis(1000))
+                .backoff(Duration.ofMillis(100)).maxBackoff(Duration.ofMillis(400)).maxRetries(3)
+                .circuitBreaker(3, Duration.ofSeconds(10)).taskTimeout(Duration.ofSeconds(5));
+    }
+
+    private OneInputStreamOperatorTestHarness<Event, String> open(BatchUdfSettings s, OperatorSubtaskState restored) throws Exception {
+        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, s, Map.of(), false));
+        harness.setup();
+        if (restored != null) {
+            harness.initializeState(restored);
+        }
+        harness.open();
+        return harness;
+    }
+
+    private void send(String... ids) throws Exception {
+        for (String id : ids) {
+            harness.processElement(new StreamRecord<>(new Event(id, "{\"id\": \"" + id + "\"}", 1L)));
+        }
+    }
+
+    /** Advances the clock in steps, so that each retry timer fires at its time. */
+    private void advance(long toMs) throws Exception {
+        for (long t = harness.getProcessingTime() + 50; t <= toMs; t += 50) {
+            harness.setProcessingTime(t);
+        }
+    }
+
+    private List<FailedEvent> failed() {
+        return harness.getSideOutput(BatchUdfOperator.FAILED) == null ? List.of()
+                : harness.getSideOutput(BatchUdfOperator.FAILED).stream().map(StreamRecord::getValue).collect(Collectors.toList());
+    }
+
+    @Test
+    void batchesBySizeAndByLinger() throws Exception {
+        open(settings().build(), null);
+        send("ok-1", "ok-2", "ok-3", "ok-4", "ok-5", "ok-6", "ok-7");
+        assertThat(ScriptedUdf.CALLS).containsExactly(List.of("ok-1", "ok-2", "ok-3"), List.of("ok-4", "ok-5", "ok-6"));
+        harness.setProcessingTime(999);
+        assertThat(ScriptedUdf.CALLS).hasSize(2);
+        harness.setProcessingTime(1000);
+        assertThat(ScriptedUdf.CALLS).hasSize(3).last().isEqualTo(List.of("ok-7"));
+        assertThat(harness.extractOutputValues()).containsExactly(
+                "task.a:ok-1", "task.a:ok-2", "task.a:ok-3", "task.a:ok-4", "task.a:ok-5", "task.a:ok-6", "task.a:ok-7");
+    }
+
+    @Test
+    void retriesWithBackoffThenSucceeds() throws Exception {
+        open(settings().build(), null);
+        send("retry2-a", "ok-1", "ok-2");
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2");
+        advance(49);
+        assertThat(ScriptedUdf.callsWith("retry2-a")).isEqualTo(1); // backoff at least half of 100 ms
+        advance(2_000);
+        assertThat(ScriptedUdf.callsWith("retry2-a")).isEqualTo(3);
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:retry2-a");
+        assertThat(failed()).isEmpty();
+    }
+
+    @Test
+    void exhaustedRetriesAreDeadLetteredWithAttemptsAndLastError() throws Exception {
+        open(settings().maxRetries(3).build(), null);
+        send("retry99-a");
+        advance(30_000); // alone, so its third failure opens the circuit and the probe after 10 s is its fourth
+        assertThat(ScriptedUdf.callsWith("retry99-a")).isEqualTo(4);
+        assertThat(failed()).singleElement().satisfies(f -> {
+            assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED);
+            assertThat(f.getAttempts()).isEqualTo(4);
+            assertThat(f.getDetail()).contains("busy, try 4");
+        });
+        assertThat(harness.extractOutputValues()).isEmpty();
+    }
+
+    @Test
+    void permanentFailuresAndUnencodableTasksAreDeadLetteredAtOnce() throws Exception {
+        open(settings().build(), null);
+        send("fail-1", "ok-1", "unencodable-1");
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1");
+        assertThat(failed()).extracting(FailedEvent::getReason, FailedEvent::getAttempts)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("BAD_EVENT", 1), org.assertj.core.groups.Tuple.tuple("UNENCODABLE_TASK", 1));
+    }
+
+    @Test
+    void aPoisonEventIsIsolatedAndTheRestOfItsBatchGoesThrough() throws Exception {
+        open(settings().batchSize(8).build(), null);
+        send("ok-0", "ok-1", "ok-2", "ok-3", "ok-4", "poison-5", "ok-6", "ok-7");
+        assertThat(harness.extractOutputValues()).hasSize(7).doesNotContain("task.a:poison-5");
+        advance(60_000);
+        assertThat(failed()).singleElement().satisfies(f -> {
+            assertThat(f.getEvent().getId()).isEqualTo("poison-5");
+            assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED);
+            assertThat(f.getDetail()).contains("IllegalStateException: cannot handle a poison event");
+        });
+        // Splitting breadth-first keeps the failures apart: the circuit (threshold 3) never opened.
+        assertThat(ScriptedUdf.callsWith("poison-5")).isEqualTo(4 + 3); // 4 calls while split down, then 3 retries alone
+    }
+
+    @Test
+    void aHungCallTimesOutAndIsRetriedThenDeadLettered() throws Exception {
+        open(settings().batchSize(2).taskTimeout(Duration.ofMillis(200)).maxRetries(1)
+                .circuitBreaker(2, Duration.ofSeconds(1)).build(), null);
+        send("ok-1", "hang-1");
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1");
+        advance(5_000);
+        assertThat(failed()).singleElement().satisfies(f -> {
+            assertThat(f.getEvent().getId()).isEqualTo("hang-1");
+            assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED);
+            assertThat(f.getDetail()).contains("timed out after 200 ms");
+            assertThat(f.getAttempts()).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void anOutageOpensTheCircuitSpendsNoRetriesAndAProbeClosesIt() throws Exception {
+        open(settings().batchSize(1).maxLinger(Duration.ZERO).maxRetries(2)
+                .circuitBreaker(3, Duration.ofSeconds(10)).build(), null);
+        ScriptedUdf.outage = true;
+        send("ok-1", "ok-2");
+        advance(3_000); // two events fail, then the first one's retry: three in a row open the circuit
+        int callsWhenOpened = ScriptedUdf.CALLS.size();
+        assertThat(callsWhenOpened).isEqualTo(3);
+        advance(9_000);
+        assertThat(ScriptedUdf.CALLS).hasSize(callsWhenOpened); // open: no calls at all
+        advance(13_050);
+        assertThat(ScriptedUdf.CALLS).hasSize(callsWhenOpened + 1).last().asList().hasSize(1); // half-open: one probe, which fails
+        advance(60_000);
+        assertThat(failed()).as("an outage must not turn into dead letters").isEmpty();
+        ScriptedUdf.outage = false;
+        advance(90_000);
+        assertThat(harness.extractOutputValues()).containsExactlyInAnyOrder("task.a:ok-1", "task.a:ok-2");
+        assertThat(failed()).isEmpty();
+    }
+
+    @Test
+    void aPartlyFilledBatchSurvivesASnapshotAndRestore() throws Exception {
+        open(settings().batchSize(10).build(), null);
+        send("ok-1", "ok-2", "ok-3", "retry1-a");
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+        harness.close();
+        ScriptedUdf.reset();
+
+        open(settings().batchSize(10).build(), snapshot);
+        assertThat(ScriptedUdf.CALLS).isEmpty();
+        harness.setProcessingTime(1_000);
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:ok-3");
+        advance(3_000);
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:ok-3", "task.a:retry1-a");
+    }
+
+    @Test
+    void aResultListThatDoesNotMatchTheBatchIsAContractViolation() throws Exception {
+        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(
+                events -> List.of(UdfResult.fail("X", "only one")), ENCODER, settings().build(), Map.of(), false));
+        harness.open();
+        send("ok-1", "ok-2", "ok-3");
+        assertThat(failed()).hasSize(3).allSatisfy(f -> assertThat(f.getReason()).isEqualTo(BatchUdfOperator.UDF_CONTRACT_VIOLATED));
+    }
+
+    @Test
+    void processedEventsAreEmittedForFanOutWhenAsked() throws Exception {
+        harness = new OneInputStreamOperatorTestHarness<>(
+                new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, settings().build(), Map.of(), true));
+        harness.open();
+        send("ok-1", "fail-1", "ok-2");
+        assertThat(harness.getSideOutput(BatchUdfOperator.PROCESSED)).extracting(r -> r.getValue().getId())
+                .containsExactly("ok-1", "ok-2");
+    }
+}
