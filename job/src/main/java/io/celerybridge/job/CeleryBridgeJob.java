@@ -15,16 +15,20 @@ import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.config.BridgeOptions;
 import io.celerybridge.job.config.JobCommandLine;
 import io.celerybridge.job.internal.DecodeEvents;
-import io.celerybridge.job.internal.EncodeCeleryMessages;
+import io.celerybridge.job.internal.CeleryMessageEncoder;
+import io.celerybridge.job.internal.FailedEventToRejectedRecord;
+import io.celerybridge.job.internal.ProcessedEventSerializationSchema;
 import io.celerybridge.job.internal.ToDeadLetter;
+import io.celerybridge.job.internal.UdfFactory;
 import io.celerybridge.udfs.Event;
 import io.celerybridge.udfs.decode.EventDecoder;
-import io.celerybridge.udfs.route.EventToTaskMapper;
+import io.celerybridge.udfs.runtime.BatchUdfOperator;
 
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.restartstrategy.RestartStrategies;
 import org.apache.flink.api.common.time.Time;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -42,8 +46,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The pipeline: Pulsar source → decode → idempotency check (async, read-only) → tasks, encoded
- * → Celery sink (atomic idempotent enqueue); records rejected by any stage go to the DLQ topic.
+ * The pipeline: Pulsar source → decode → idempotency check (async, read-only) → batched UDFs
+ * (tasks, encoded) → Celery sink (atomic idempotent enqueue); records rejected by any stage go to
+ * the DLQ topic, and processed events optionally fan out to another Pulsar topic.
  *
  * <p>Sources and sinks are constructor arguments so tests can swap them; {@link #main} wires
  * the production ones from the configuration ({@code --config FILE}, {@code --set key=value},
@@ -57,6 +62,7 @@ public class CeleryBridgeJob {
     private final boolean sourceMustRunAlone;
     private final Sink<CeleryMessage> celerySink;
     private final Sink<DeadLetter> dlqSink;
+    private final Sink<Event> fanoutSink;
     private final BridgeConfig config;
 
     /**
@@ -69,10 +75,22 @@ public class CeleryBridgeJob {
             Sink<CeleryMessage> celerySink,
             Sink<DeadLetter> dlqSink,
             BridgeConfig config) {
+        this(source, sourceMustRunAlone, celerySink, dlqSink, null, config);
+    }
+
+    /** @param fanoutSink where processed events are also published, or null for none */
+    public CeleryBridgeJob(
+            Source<PulsarRecord, ?, ?> source,
+            boolean sourceMustRunAlone,
+            Sink<CeleryMessage> celerySink,
+            Sink<DeadLetter> dlqSink,
+            Sink<Event> fanoutSink,
+            BridgeConfig config) {
         this.source = source;
         this.sourceMustRunAlone = sourceMustRunAlone;
         this.celerySink = celerySink;
         this.dlqSink = dlqSink;
+        this.fanoutSink = fanoutSink;
         this.config = config;
     }
 
@@ -96,7 +114,8 @@ public class CeleryBridgeJob {
 
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(BridgeConfig config) {
-        return new CeleryBridgeJob(pulsarSource(config), sourceMustRunAlone(config), celerySink(config), dlqSink(config), config);
+        return new CeleryBridgeJob(pulsarSource(config), sourceMustRunAlone(config), celerySink(config), dlqSink(config),
+                config.get(BridgeOptions.UDF_FANOUT_TOPIC).isEmpty() ? null : fanoutSink(config), config);
     }
 
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
@@ -130,18 +149,25 @@ public class CeleryBridgeJob {
         parallelism(firstSeen, config.get(BridgeOptions.PARALLELISM_DEDUP));
 
         SingleOutputStreamOperator<CeleryMessage> messages = firstSeen
-                .process(new EncodeCeleryMessages(
-                        new EventToTaskMapper(config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL)), codec))
-                .name("events-to-celery-messages").uid("encode-celery-messages");
+                .transform("process-batches", TypeInformation.of(CeleryMessage.class), new BatchUdfOperator<>(
+                        UdfFactory.udf(config), new CeleryMessageEncoder(codec), UdfFactory.settings(config),
+                        config.flatMapping(BridgeOptions.UDF_PARAMS), fanoutSink != null))
+                .uid("process-batches");
         parallelism(messages, config.get(BridgeOptions.PARALLELISM_UDF));
 
         parallelism(messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink"),
                 config.get(BridgeOptions.PARALLELISM_SINK));
 
         parallelism(events.getSideOutput(DecodeEvents.REJECTED)
-                .union(messages.getSideOutput(EncodeCeleryMessages.REJECTED))
+                .union(messages.getSideOutput(BatchUdfOperator.FAILED)
+                        .map(new FailedEventToRejectedRecord()).name("failed-events").uid("failed-events"))
                 .map(new ToDeadLetter()).name("to-dead-letters").uid("to-dead-letters")
                 .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink"), config.get(BridgeOptions.PARALLELISM_SINK));
+
+        if (fanoutSink != null) {
+            parallelism(messages.getSideOutput(BatchUdfOperator.PROCESSED)
+                    .sinkTo(fanoutSink).name("fanout-sink").uid("fanout-sink"), config.get(BridgeOptions.PARALLELISM_SINK));
+        }
     }
 
     private void configure(StreamExecutionEnvironment env) {
@@ -243,15 +269,27 @@ public class CeleryBridgeJob {
         return false;
     }
 
+    /**
+     * At least once: a restart can repeat a DLQ record written after the last checkpoint (same
+     * source message id and reason). EXACTLY_ONCE needs Pulsar transactions; on the 4.0.7
+     * standalone broker tried here, topics failed their transaction-buffer snapshot.
+     */
     static PulsarSink<DeadLetter> dlqSink(BridgeConfig config) {
-        PulsarSinkBuilder<DeadLetter> b = PulsarSink.<DeadLetter>builder()
+        return pulsarSink(config, config.dlqTopic(), new DeadLetterSerializationSchema());
+    }
+
+    /** Processed events to udf.fanout_topic, at least once (as the DLQ, for the same reason). */
+    static PulsarSink<Event> fanoutSink(BridgeConfig config) {
+        return pulsarSink(config, config.get(BridgeOptions.UDF_FANOUT_TOPIC), new ProcessedEventSerializationSchema());
+    }
+
+    private static <T> PulsarSink<T> pulsarSink(BridgeConfig config, String topic,
+            org.apache.flink.connector.pulsar.sink.writer.serializer.PulsarSerializationSchema<T> schema) {
+        PulsarSinkBuilder<T> b = PulsarSink.<T>builder()
                 .setServiceUrl(config.get(BridgeOptions.PULSAR_SERVICE_URL))
                 .setAdminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
-                .setTopics(config.dlqTopic())
-                .setSerializationSchema(new DeadLetterSerializationSchema())
-                // At least once: a restart can repeat a DLQ record written after the last checkpoint
-                // (same source message id and reason). EXACTLY_ONCE needs Pulsar transactions; on the
-                // 4.0.7 standalone broker tried here, topics failed their transaction-buffer snapshot.
+                .setTopics(topic)
+                .setSerializationSchema(schema)
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
         String token = config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE);
         if (token != null) {

@@ -63,7 +63,7 @@ public final class BridgeConfig implements Serializable {
         }
         for (Option<?> o : BridgeOptions.ALL) {
             String t = c.text.get(o.key);
-            c.values.put(o.key, t.isEmpty() && !o.type.startsWith("string") && !o.type.startsWith("comma") && !o.secret
+            c.values.put(o.key, t.isEmpty() && !o.type.startsWith("string") && !o.type.startsWith("comma") && !o.secret && !o.isMapping()
                     ? null : o.parse(t));
         }
         c.crossCheck();
@@ -131,6 +131,17 @@ public final class BridgeConfig implements Serializable {
             throw new ConfigException("config key 'restart.max_delay': value '" + text.get("restart.max_delay")
                     + "' is invalid; expected at least restart.delay (" + text.get("restart.delay") + ")");
         }
+        int threshold = get(BridgeOptions.CIRCUIT_FAILURE_THRESHOLD);
+        if (threshold - 1 > get(BridgeOptions.MAX_RETRIES)) {
+            throw new ConfigException("config key 'circuit.failure_threshold': value '" + threshold + "' is invalid; expected at most "
+                    + "max_retries + 1 (" + (get(BridgeOptions.MAX_RETRIES) + 1) + "), else an outage could exhaust an event's "
+                    + "retries before the circuit opens");
+        }
+        if (!get(BridgeOptions.UDF_CLASS).isEmpty()
+                && !(get(BridgeOptions.UDF_SCHEMA).isEmpty() && get(BridgeOptions.UDF_ROUTING).isEmpty())) {
+            throw new ConfigException("config keys 'udf.schema' and 'udf.routing' configure the built-in UDF; with 'udf.class' ("
+                    + get(BridgeOptions.UDF_CLASS) + ") they would be ignored: expected one or the other");
+        }
         if (!get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty()) {
             try {
                 java.util.regex.Pattern.compile(get(BridgeOptions.PULSAR_TOPIC_PATTERN));
@@ -139,6 +150,30 @@ public final class BridgeConfig implements Serializable {
                         + "' is invalid; expected a regular expression (" + e.getDescription() + ")");
             }
         }
+    }
+
+    /** A mapping option as flat dotted keys to text values (for {@code udf.params}). */
+    public Map<String, String> flatMapping(Option<String> option) {
+        Map<String, String> out = new LinkedHashMap<>();
+        String json = get(option);
+        if (!json.isEmpty()) {
+            try {
+                flattenInto("", new ObjectMapper().readTree(json), out);
+            } catch (IOException e) {
+                throw new IllegalStateException("parsed mapping is JSON", e);
+            }
+        }
+        return out;
+    }
+
+    private static void flattenInto(String prefix, JsonNode node, Map<String, String> out) {
+        node.fields().forEachRemaining(e -> {
+            if (e.getValue().isObject()) {
+                flattenInto(prefix + e.getKey() + ".", e.getValue(), out);
+            } else {
+                out.put(prefix + e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString());
+            }
+        });
     }
 
     private void readYaml(Path file) {
@@ -162,7 +197,9 @@ public final class BridgeConfig implements Serializable {
             Map.Entry<String, JsonNode> e = it.next();
             String key = prefix + e.getKey();
             JsonNode v = e.getValue();
-            if (v.isObject()) {
+            if (v.isObject() && BY_KEY.containsKey(key) && BY_KEY.get(key).isMapping()) {
+                putKnown(key, v.toString(), file.toString());
+            } else if (v.isObject()) {
                 if (BY_KEY.containsKey(key)) {
                     throw new ConfigException("config key '" + key + "' in " + file + ": expected a value, got a mapping");
                 }

@@ -26,6 +26,37 @@ public final class BridgeOptions {
     public static final Option<Duration> CACHE_TTL = Option.duration("cache_ttl", "24h", SECOND, Duration.ofDays(30),
             "How long an enqueued event id is remembered: a repeat within it never yields a second task.");
 
+    public static final Option<Integer> BATCH_SIZE = Option.integer("batch_size", 100, 1, 100_000,
+            "Events per UDF call; a batch also goes when its oldest event has waited udf.max_linger.");
+    public static final Option<Integer> MAX_RETRIES = Option.integer("max_retries", 5, 0, 1000,
+            "Retries of an event after transient UDF failures; then it is dead-lettered (RETRIES_EXHAUSTED).");
+    public static final Option<Duration> BACKOFF = Option.duration("backoff", "200ms", MS, Duration.ofHours(1),
+            "First retry delay; doubles per attempt up to udf.max_backoff, with jitter.");
+    public static final Option<Duration> TASK_TIMEOUT = Option.duration("task_timeout", "30s", MS, Duration.ofHours(1),
+            "Longest one UDF call may take; then it is interrupted, abandoned and retried as a transient failure.");
+    public static final Option<Long> RATE_LIMIT = Option.longValue("rate_limit", 0, 0, Long.MAX_VALUE,
+            "Most tasks per task name per rate_window, job-wide (each UDF subtask gets an equal share); 0 = no limit. Throttles, never drops.");
+    public static final Option<Duration> RATE_WINDOW = Option.duration("rate_window", "1s", MS, DAY, "The window of rate_limit.");
+
+    // ---------------------------------------------------------------- processing (UDF)
+    public static final Option<String> UDF_CLASS = Option.string("udf.class", "",
+            "A BatchUdf implementation (public no-argument constructor); empty = the built-in routing UDF.");
+    public static final Option<String> UDF_PARAMS = Option.mapping("udf.params", "Settings handed to udf.class (UdfContext.params()).");
+    public static final Option<String> UDF_SCHEMA = Option.mapping("udf.schema",
+            "Built-in UDF: payload validation (required, fields with type, min, max, min_length, max_length, enum); see README.");
+    public static final Option<String> UDF_ROUTING = Option.mapping("udf.routing",
+            "Built-in UDF: type_pointer and routes by event type to task, queue, priority, args, kwargs, countdown, eta_pointer, expires; see README. Empty = every event to celery.task on channel.");
+    public static final Option<Duration> UDF_MAX_LINGER = Option.duration("udf.max_linger", "50ms", Duration.ZERO, Duration.ofMinutes(10),
+            "Longest an event waits for its batch to fill.");
+    public static final Option<Duration> UDF_MAX_BACKOFF = Option.duration("udf.max_backoff", "30s", MS, Duration.ofHours(1),
+            "Longest retry delay.");
+    public static final Option<Integer> CIRCUIT_FAILURE_THRESHOLD = Option.integer("circuit.failure_threshold", 5, 1, 1000,
+            "Consecutive failed UDF calls that open the circuit (at most max_retries + 1).");
+    public static final Option<Duration> CIRCUIT_OPEN_FOR = Option.duration("circuit.open_for", "10s", MS, Duration.ofHours(1),
+            "How long an open circuit stops calls before one probe call is let through.");
+    public static final Option<String> UDF_FANOUT_TOPIC = Option.string("udf.fanout_topic", "",
+            "Also publish each processed event (payload, key = event id) to this Pulsar topic; empty = off.");
+
     // ---------------------------------------------------------------- pulsar
     public static final Option<String> PULSAR_SERVICE_URL = Option.nonEmpty("pulsar.service_url", "pulsar://127.0.0.1:6650",
             "Broker URL (pulsar:// or pulsar+ssl://).");
@@ -59,7 +90,7 @@ public final class BridgeOptions {
 
     // ---------------------------------------------------------------- celery
     public static final Option<String> CELERY_TASK = Option.nonEmpty("celery.task", "celery_bridge.process_event",
-            "Task each event becomes: <task>(event=<payload>).");
+            "Task each event becomes, <task>(event=<payload>), when udf.routing has no routes.");
     public static final Option<Long> CELERY_MAX_QUEUE_DEPTH = Option.longValue("celery.max_queue_depth", 100_000, 0, Long.MAX_VALUE,
             "At this many tasks in the queue (all priorities) the sink waits; 0 = no limit.");
     public static final Option<String> CELERY_GLOBAL_KEYPREFIX = Option.string("celery.global_keyprefix", "",
@@ -114,12 +145,14 @@ public final class BridgeOptions {
     public static final Option<Integer> PARALLELISM_DEDUP = Option.integer("parallelism.dedup", 0, 0, 32_768,
             "Decode and idempotency check; 0 = default.");
     public static final Option<Integer> PARALLELISM_UDF = Option.integer("parallelism.udf", 0, 0, 32_768,
-            "Event-to-task processing and encoding; 0 = default.");
+            "The processing stage (batched UDF and encoding); 0 = default.");
     public static final Option<Integer> PARALLELISM_SINK = Option.integer("parallelism.sink", 0, 0, 32_768,
             "Celery sink and DLQ sink; 0 = default.");
 
     public static final List<Option<?>> ALL = List.of(
-            TOPIC, DLQ_TOPIC, CHANNEL, CACHE_TTL,
+            TOPIC, DLQ_TOPIC, CHANNEL, CACHE_TTL, BATCH_SIZE, MAX_RETRIES, BACKOFF, TASK_TIMEOUT, RATE_LIMIT, RATE_WINDOW,
+            UDF_CLASS, UDF_PARAMS, UDF_SCHEMA, UDF_ROUTING, UDF_MAX_LINGER, UDF_MAX_BACKOFF,
+            CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_FOR, UDF_FANOUT_TOPIC,
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,
             PULSAR_PARTITION_DISCOVERY_INTERVAL,

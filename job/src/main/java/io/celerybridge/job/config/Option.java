@@ -170,6 +170,32 @@ public final class Option<T> implements Serializable {
         return self[0];
     }
 
+    /** A YAML mapping in the file; JSON (or YAML flow) text in --set and the environment. Parsed to JSON text. */
+    static Option<String> mapping(String key, String description) {
+        String type = "mapping (YAML in the file, JSON text in --set or the environment)";
+        Option<String>[] self = new Option[1];
+        self[0] = new Option<>(key, type, "", description, false, s -> {
+            if (s.isEmpty()) {
+                return "";
+            }
+            com.fasterxml.jackson.databind.JsonNode n;
+            try {
+                n = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(s);
+            } catch (java.io.IOException e) {
+                throw self[0].invalid(s, type + " (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            }
+            if (n == null || !n.isObject()) {
+                throw self[0].invalid(s, type);
+            }
+            return n.toString();
+        });
+        return self[0];
+    }
+
+    boolean isMapping() {
+        return type.startsWith("mapping");
+    }
+
     static <T> Option<T> custom(String key, String type, String def, String description, Parser<T> parser) {
         return new Option<>(key, type, def, description, false, parser);
     }

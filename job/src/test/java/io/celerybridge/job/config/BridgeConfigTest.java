@@ -57,6 +57,38 @@ class BridgeConfigTest {
     }
 
     @Test
+    void processingStageSettingsAreCheckedAtStartUp() throws Exception {
+        assertError("batch_size: 0\n", "'batch_size'", "'0'", "1..100000");
+        assertError("backoff: soon\n", "'backoff'", "'soon'", "duration");
+        assertError("max_retries: 1\ncircuit:\n  failure_threshold: 5\n", "'circuit.failure_threshold'", "'5'", "at most max_retries + 1 (2)");
+        assertError("udf:\n  class: com.example.Mine\n  routing:\n    routes: {a: {task: t}}\n", "'udf.schema' and 'udf.routing'", "udf.class");
+        assertError("udf:\n  schema: [a, b]\n", "'udf.schema'", "mapping");
+        assertThatThrownBy(() -> io.celerybridge.job.internal.UdfFactory.udf(
+                BridgeConfig.load(null, List.of("udf.class=com.example.Missing"), Map.of())))
+                .hasMessageContaining("config key 'udf.class': value 'com.example.Missing' is invalid; expected a class implementing "
+                        + "io.celerybridge.udfs.BatchUdf").hasMessageContaining("ClassNotFoundException");
+        assertThatThrownBy(() -> io.celerybridge.job.internal.UdfFactory.udf(
+                BridgeConfig.load(null, List.of("udf.class=java.lang.String"), Map.of())))
+                .hasMessageContaining("it does not implement BatchUdf");
+        assertThatThrownBy(() -> io.celerybridge.job.internal.UdfFactory.udf(BridgeConfig.load(null, List.of(),
+                Map.of("CELERY_BRIDGE__UDF__ROUTING", "{\"routes\": {\"order.created\": {\"task\": \"t\", \"priority\": 300}}}"))))
+                .hasMessage("config key udf.routing.routes.order.created.priority: expected an integer from 0 to 255, got 300");
+    }
+
+    @Test
+    void mappingsComeFromYamlOrJsonText() throws Exception {
+        Path f = dir.resolve("m.yaml");
+        Files.writeString(f, "udf:\n  routing:\n    type_pointer: /kind\n    routes:\n      a: {task: x.a, queue: qa}\n"
+                + "  params:\n    endpoint: http://scorer\n    limits: {per_call: 10}\n");
+        BridgeConfig c = BridgeConfig.load(f, List.of(), Map.of());
+        assertThat(c.get(BridgeOptions.UDF_ROUTING)).isEqualTo("{\"type_pointer\":\"/kind\",\"routes\":{\"a\":{\"task\":\"x.a\",\"queue\":\"qa\"}}}");
+        assertThat(c.flatMapping(BridgeOptions.UDF_PARAMS)).containsExactly(
+                Map.entry("endpoint", "http://scorer"), Map.entry("limits.per_call", "10"));
+        BridgeConfig fromSet = BridgeConfig.load(null, List.of("udf.schema={\"required\": [\"id\"]}"), Map.of());
+        assertThat(fromSet.get(BridgeOptions.UDF_SCHEMA)).isEqualTo("{\"required\":[\"id\"]}");
+    }
+
+    @Test
     void printedConfigMasksSecrets() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         BridgeConfig c = JobCommandLine.parse(new String[] {"--set", "pulsar.auth_token=eyJhbGciOi.secret.token",
