@@ -41,12 +41,15 @@ class DeadLetterITCase {
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
     @Test
-    void badInputIsDeadLetteredWithReasonAndReplayRunsOnce() throws Exception {
+    void badInputIsDeadLetteredWithReasonProcessedEventsFanOutAndReplayRunsOnce() throws Exception {
         String run = UUID.randomUUID().toString();
         String topic = "persistent://public/default/dlq-it-" + run;
         String dlqTopic = topic + "-dlq";
         BridgeConfig settings = TestConfigs.forTestServers(
-                "topic=" + topic, "dlq_topic=" + dlqTopic, "pulsar.subscription=dlq-it");
+                "topic=" + topic, "dlq_topic=" + dlqTopic, "pulsar.subscription=dlq-it", "udf.fanout_topic=" + topic + "-processed",
+                "udf.schema={\"fields\": {\"amount\": {\"type\": \"number\", \"max\": 100}}}",
+                "udf.routing={\"routes\": {\"good\": {\"task\": \"celery_bridge.process_event\"},"
+                        + " \"deep\": {\"task\": \"celery_bridge.process_event\"}}}");
 
         Map<String, byte[]> bad = new LinkedHashMap<>();
         bad.put("MALFORMED_JSON", "{\"id\": \"x\",".getBytes(StandardCharsets.UTF_8));
@@ -54,12 +57,16 @@ class DeadLetterITCase {
         bad.put("EMPTY_PAYLOAD", new byte[0]);
         bad.put("NOT_AN_OBJECT", "[1, 2, 3]".getBytes(StandardCharsets.UTF_8));
         bad.put("INVALID_EVENT_ID", "{\"id\": {\"nested\": true}}".getBytes(StandardCharsets.UTF_8));
-        bad.put("UNENCODABLE_TASK", ("{\"id\": \"" + run + "-deep\", \"v\": " + "[".repeat(150) + "]".repeat(150) + "}")
+        bad.put("SCHEMA_VIOLATION", ("{\"id\": \"" + run + "-big\", \"type\": \"good\", \"amount\": 500}").getBytes(StandardCharsets.UTF_8));
+        bad.put("NO_ROUTE", ("{\"id\": \"" + run + "-lost\", \"type\": \"user.deleted\"}").getBytes(StandardCharsets.UTF_8));
+        bad.put("UNENCODABLE_TASK", ("{\"id\": \"" + run + "-deep\", \"type\": \"deep\", \"v\": " + "[".repeat(150) + "]".repeat(150) + "}")
                 .getBytes(StandardCharsets.UTF_8));
 
         try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
                 Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).create();
                 Consumer<byte[]> dlq = pulsar.newConsumer(Schema.BYTES).topic(dlqTopic).subscriptionName("check")
+                        .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();
+                Consumer<byte[]> processed = pulsar.newConsumer(Schema.BYTES).topic(topic + "-processed").subscriptionName("check")
                         .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();
                 CeleryBackendReader backend = new CeleryBackendReader(TestServers.valkeyUri())) {
 
@@ -69,7 +76,7 @@ class DeadLetterITCase {
             try {
                 Instant before = Instant.now();
                 String good = run + "-good";
-                producer.newMessage().value(("{\"id\": \"" + good + "\"}").getBytes(StandardCharsets.UTF_8)).send();
+                producer.newMessage().value(("{\"id\": \"" + good + "\", \"type\": \"good\"}").getBytes(StandardCharsets.UTF_8)).send();
                 for (Map.Entry<String, byte[]> e : bad.entrySet()) {
                     producer.newMessage().key("k-" + e.getKey()).property("origin", "test").value(e.getValue()).send();
                 }
@@ -92,24 +99,31 @@ class DeadLetterITCase {
                     assertThat(m.getProperty(ToDeadLetter.ERROR)).isNotBlank().hasSizeLessThanOrEqualTo(1000);
                     assertThat(m.getProperty(ToDeadLetter.ATTEMPTS)).isEqualTo("1");
                     assertThat(Instant.parse(m.getProperty(ToDeadLetter.LAST_FAILURE))).isAfterOrEqualTo(before.minusSeconds(1));
-                    assertThat(m.getProperty(ToDeadLetter.STAGE)).isEqualTo(e.getKey().equals("UNENCODABLE_TASK") ? "encode" : "decode");
+                    assertThat(m.getProperty(ToDeadLetter.STAGE)).isEqualTo(Set.of("UNENCODABLE_TASK", "SCHEMA_VIOLATION", "NO_ROUTE").contains(e.getKey()) ? "process" : "decode");
                 }
                 assertThat(byReason.get("UNENCODABLE_TASK").getProperty(ToDeadLetter.EVENT_ID)).isEqualTo(run + "-deep");
+                assertThat(byReason.get("SCHEMA_VIOLATION").getProperty(ToDeadLetter.ERROR)).isEqualTo("field 'amount': expected at most 100, got 500");
+                assertThat(byReason.get("NO_ROUTE").getProperty(ToDeadLetter.ERROR)).contains("\"user.deleted\" at /type has no route");
                 assertThat(backend.awaitResults(List.of(CeleryTaskIds.forKey(good)), Duration.ofSeconds(60)))
                         .as("the good event still ran: bad input did not stop the job").hasSize(1);
+                Message<byte[]> fannedOut = processed.receive(60, TimeUnit.SECONDS);
+                assertThat(fannedOut).as("the processed event, fanned out").isNotNull();
+                assertThat(fannedOut.getKey()).isEqualTo(good);
+                assertThat(new String(fannedOut.getData(), StandardCharsets.UTF_8)).isEqualTo("{\"id\": \"" + good + "\", \"type\": \"good\"}");
+                assertThat(processed.receive(2, TimeUnit.SECONDS)).as("only processed events fan out").isNull();
 
                 // Replay round trip: a record dead-lettered for a reason since mended comes back once,
                 // however often it is replayed.
                 String revived = run + "-revived";
                 try (Producer<byte[]> toDlq = pulsar.newProducer(Schema.BYTES).topic(dlqTopic).create()) {
-                    toDlq.newMessage().value(("{\"id\": \"" + revived + "\"}").getBytes(StandardCharsets.UTF_8))
-                            .property(ToDeadLetter.REASON, "UDF_RETRIES_EXHAUSTED")
+                    toDlq.newMessage().value(("{\"id\": \"" + revived + "\", \"type\": \"good\"}").getBytes(StandardCharsets.UTF_8))
+                            .property(ToDeadLetter.REASON, "RETRIES_EXHAUSTED")
                             .property(ToDeadLetter.LAST_FAILURE, Instant.now().toString()).send();
                 }
                 DlqReplay.Result first = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
-                        Instant.MIN, Instant.MAX, Set.of("UDF_RETRIES_EXHAUSTED"));
+                        Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"));
                 DlqReplay.Result second = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
-                        before, Instant.MAX, Set.of("UDF_RETRIES_EXHAUSTED"));
+                        before, Instant.MAX, Set.of("RETRIES_EXHAUSTED"));
                 assertThat(first.replayed).isEqualTo(1);
                 assertThat(first.skipped).isEqualTo(bad.size());
                 assertThat(second.replayed).isEqualTo(1);
