@@ -301,6 +301,7 @@ public class CeleryBridgeJob {
     static CelerySink celerySink(BridgeConfig config) {
         return CelerySink.builder()
                 .setClientProvider(valkey(config))
+                .setCodec(codec(config))
                 .setDedupTtl(config.get(BridgeOptions.CACHE_TTL))
                 .setMaxQueueDepth(config.get(BridgeOptions.CELERY_MAX_QUEUE_DEPTH))
                 .setMessagesPerScript(config.get(BridgeOptions.CELERY_MESSAGES_PER_SCRIPT))

@@ -177,14 +177,15 @@ class ProcessingStageITCase {
         }
     }
 
-    @Test
-    void partlyFilledBatchesSurviveARestoreAndEveryEventIsEnqueuedOnce() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "udf.batch_task=''{0}''")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"", "celery_bridge.process_batch"})
+    void partlyFilledBatchesSurviveARestoreAndEveryEventIsEnqueuedOnce(String batchTask) throws Exception {
         String run = UUID.randomUUID().toString();
         String queue = "stage-it-" + run;
         int n = 4_000;
         BridgeConfig config = TestConfigs.forTestServers("channel=" + queue, "celery.task=celery_bridge.record",
-                "batch_size=500", "udf.max_linger=3s");
-        FailOnceAfterCheckpoint.reset();
+                "batch_size=500", "udf.max_linger=3s", "udf.batch_task=" + batchTask);
+        FailOnceAfterCheckpoint.reset(batchTask.isEmpty() ? 1_500 : 2); // messages before the failure
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
@@ -205,19 +206,28 @@ class ProcessingStageITCase {
 
         assertThat(FailOnceAfterCheckpoint.FAILED.get()).as("the injected failure happened").isTrue();
         ObjectMapper json = new ObjectMapper();
-        Set<String> ids = new HashSet<>();
-        long total = 0;
+        Set<String> taskIds = new HashSet<>();
+        List<String> eventIds = new ArrayList<>();
         try (CeleryBackendReader valkey = new CeleryBackendReader(TestServers.valkeyUri())) {
             for (String list : CeleryEnvelopeCodec.priorityListKeys(queue)) {
                 for (String raw : valkey.redis().lrange(list, 0, -1)) {
-                    ids.add(json.readTree(raw).get("headers").get("id").asText());
-                    total++;
+                    com.fasterxml.jackson.databind.JsonNode envelope = json.readTree(raw);
+                    assertThat(taskIds.add(envelope.get("headers").get("id").asText())).as("no task id twice").isTrue();
+                    com.fasterxml.jackson.databind.JsonNode kwargs =
+                            json.readTree(java.util.Base64.getDecoder().decode(envelope.get("body").asText())).get(1);
+                    if (batchTask.isEmpty()) {
+                        eventIds.add(kwargs.get("event").get("id").asText());
+                    } else {
+                        kwargs.get("events").forEach(e -> eventIds.add(e.get("id").asText()));
+                    }
                 }
                 valkey.redis().del(list);
             }
         }
-        assertThat(total).as("tasks enqueued").isEqualTo(n);
-        assertThat(ids).hasSize(n);
+        assertThat(eventIds).as("events enqueued").hasSize(n).doesNotHaveDuplicates();
+        if (!batchTask.isEmpty()) {
+            assertThat(taskIds.size()).as("batch tasks").isLessThan(n / 5);
+        }
     }
 
     /** Fails the job once, mid-stream, after a checkpoint has completed. */
@@ -225,8 +235,10 @@ class ProcessingStageITCase {
         static final AtomicBoolean FAILED = new AtomicBoolean();
         static final AtomicBoolean CHECKPOINTED = new AtomicBoolean();
         static final AtomicInteger SEEN = new AtomicInteger();
+        static volatile int after;
 
-        static void reset() {
+        static void reset(int messagesBeforeFailure) {
+            after = messagesBeforeFailure;
             FAILED.set(false);
             CHECKPOINTED.set(false);
             SEEN.set(0);
@@ -234,7 +246,7 @@ class ProcessingStageITCase {
 
         @Override
         public CeleryMessage map(CeleryMessage m) {
-            if (CHECKPOINTED.get() && SEEN.incrementAndGet() > 1_500 && FAILED.compareAndSet(false, true)) {
+            if (CHECKPOINTED.get() && SEEN.incrementAndGet() > after && FAILED.compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure");
             }
             return m;

@@ -133,7 +133,15 @@ public final class CeleryEnvelopeCodec implements Serializable {
 
     /** The message for the sink: envelope plus the keys of the atomic enqueue. */
     public CeleryMessage toMessage(CeleryTask task) throws CeleryEncodingException {
-        return new CeleryMessage(task.id(), dedupKey(task.idempotencyKey()), queueKey(task), listKey(task), encode(task));
+        CeleryMessage m = new CeleryMessage(task.id(), dedupKey(task.idempotencyKey()), queueKey(task), listKey(task), encode(task));
+        if (!task.isBatch()) {
+            return m;
+        }
+        java.util.List<String> members = new java.util.ArrayList<>(task.memberKeys().size());
+        for (String k : task.memberKeys()) {
+            members.add(dedupKey(k));
+        }
+        return new CeleryMessage(m, members, task);
     }
 
     /**

@@ -19,6 +19,10 @@ public final class CeleryMessage implements Serializable {
     private final String listKey;
     private final String envelope;
     private final long sourceTimestamp;
+    // A batch task's members (see CeleryTask#batchOf): their dedup keys, and what it takes to
+    // re-encode the batch without the members found done. Empty/null for a plain task.
+    private final java.util.List<String> memberDedupKeys;
+    private final CeleryTask batchTask;
 
     public CeleryMessage(String taskId, String dedupKey, String queueKey, String listKey, String envelope) {
         this(taskId, dedupKey, queueKey, listKey, envelope, 0);
@@ -32,6 +36,57 @@ public final class CeleryMessage implements Serializable {
         this.listKey = Objects.requireNonNull(listKey, "listKey");
         this.envelope = Objects.requireNonNull(envelope, "envelope");
         this.sourceTimestamp = sourceTimestamp;
+        this.memberDedupKeys = new java.util.ArrayList<>(0); // not List.of: Kryo cannot rebuild JDK-internal lists
+        this.batchTask = null;
+    }
+
+    /** A batch task's message: its members are marked with it, each by its own key. */
+    CeleryMessage(CeleryMessage plain, java.util.List<String> memberDedupKeys, CeleryTask batchTask) {
+        this.taskId = plain.taskId;
+        this.dedupKey = plain.dedupKey;
+        this.queueKey = plain.queueKey;
+        this.listKey = plain.listKey;
+        this.envelope = plain.envelope;
+        this.sourceTimestamp = plain.sourceTimestamp;
+        this.memberDedupKeys = new java.util.ArrayList<>(memberDedupKeys);
+        this.batchTask = batchTask;
+    }
+
+    /** The dedup keys of a batch task's members; empty for a plain task. */
+    public java.util.List<String> memberDedupKeys() {
+        return java.util.Collections.unmodifiableList(memberDedupKeys);
+    }
+
+    /** The batch task this message encodes, or null for a plain task. */
+    public CeleryTask batchTask() {
+        return batchTask;
+    }
+
+    /** Rebuilds a message read from state. */
+    public CeleryMessage withBatch(java.util.List<String> memberDedupKeys, CeleryTask batchTask) {
+        return new CeleryMessage(this, memberDedupKeys, batchTask);
+    }
+
+    /**
+     * This batch re-encoded without the members whose dedup keys are in {@code done} (found already
+     * enqueued by another task); null if none is left.
+     */
+    public CeleryMessage withoutMembers(CeleryEnvelopeCodec codec, java.util.Set<String> done) {
+        java.util.Set<String> doneKeys = new java.util.HashSet<>();
+        for (int i = 0; i < memberDedupKeys.size(); i++) {
+            if (done.contains(memberDedupKeys.get(i))) {
+                doneKeys.add(batchTask.memberKeys().get(i));
+            }
+        }
+        CeleryTask rest = batchTask.withoutMembers(doneKeys);
+        if (rest == null) {
+            return null;
+        }
+        try {
+            return codec.toMessage(rest).withSourceTimestamp(sourceTimestamp);
+        } catch (CeleryEncodingException e) {
+            throw new IllegalStateException("a subset of an encodable batch could not be encoded", e);
+        }
     }
 
     /** Epoch milliseconds the source published it, 0 if unknown: the sink's end-to-end latency. */
@@ -40,7 +95,8 @@ public final class CeleryMessage implements Serializable {
     }
 
     public CeleryMessage withSourceTimestamp(long epochMillis) {
-        return new CeleryMessage(taskId, dedupKey, queueKey, listKey, envelope, epochMillis);
+        CeleryMessage m = new CeleryMessage(taskId, dedupKey, queueKey, listKey, envelope, epochMillis);
+        return batchTask == null ? m : new CeleryMessage(m, memberDedupKeys, batchTask);
     }
 
     public String taskId() {
@@ -69,7 +125,12 @@ public final class CeleryMessage implements Serializable {
 
     /** Bytes it takes in a buffer or on the wire (keys + envelope; all ASCII but the keys). */
     public long sizeInBytes() {
-        return envelope.length() + 2L * (dedupKey.length() + listKey.length()) + queueKey.length() + taskId.length();
+        long members = 0;
+        for (String k : memberDedupKeys) {
+            members += 2L * k.length();
+        }
+        return envelope.length() + 2L * (dedupKey.length() + listKey.length()) + queueKey.length() + taskId.length()
+                + members + (batchTask == null ? 0 : envelope.length()); // a batch also holds its members to re-encode
     }
 
     @Override
@@ -82,7 +143,7 @@ public final class CeleryMessage implements Serializable {
         }
         CeleryMessage m = (CeleryMessage) o;
         return taskId.equals(m.taskId) && dedupKey.equals(m.dedupKey) && queueKey.equals(m.queueKey)
-                && listKey.equals(m.listKey) && envelope.equals(m.envelope);
+                && listKey.equals(m.listKey) && envelope.equals(m.envelope) && memberDedupKeys.equals(m.memberDedupKeys);
     }
 
     @Override

@@ -77,7 +77,7 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
                 false); // a timed-out batch is retried; the script makes the retry safe
         this.clientProvider = b.clientProvider;
         this.options = new EnqueueOptions(b.dedupTtl, b.maxQueueDepth, b.messagesPerScript,
-                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval);
+                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval, b.codec);
     }
 
     public static Builder builder() {
@@ -143,6 +143,16 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
         private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
         private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private Duration queueFullPollInterval = DEFAULT_QUEUE_FULL_POLL_INTERVAL;
+        private CeleryEnvelopeCodec codec;
+
+        /**
+         * The codec that encoded the messages: needed for batch tasks ({@link CeleryTask#batchOf}),
+         * which the sink re-encodes without members another task already enqueued.
+         */
+        public Builder setCodec(CeleryEnvelopeCodec codec) {
+            this.codec = codec;
+            return this;
+        }
 
         private Builder() {}
 

@@ -6,6 +6,7 @@ import java.io.Serializable;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -38,10 +39,19 @@ public final class CeleryTask implements Serializable {
     private final boolean ignoreResult;
     private final String callbacksJson;
     private final Map<String, String> headers;
+    // A batch task: one call covering several members (say events), each with its own
+    // idempotency key; kwargs {batchKwarg: [member JSON, ...]}. Empty lists for a plain task.
+    private final String batchKwarg;
+    private final List<String> memberKeys;
+    private final List<String> memberJsons;
 
     private CeleryTask(Builder b) {
         this.id = b.id;
         this.idempotencyKey = b.idempotencyKey != null ? b.idempotencyKey : b.id;
+        this.batchKwarg = b.batchKwarg;
+        // ArrayLists, not List.copyOf: Kryo (Flink's fallback serializer) cannot rebuild JDK-internal lists.
+        this.memberKeys = new java.util.ArrayList<>(b.memberKeys);
+        this.memberJsons = new java.util.ArrayList<>(b.memberJsons);
         this.name = b.name;
         this.argsJson = b.argsJson;
         this.kwargsJson = b.kwargsJson;
@@ -56,6 +66,42 @@ public final class CeleryTask implements Serializable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Whether this task covers several members, each marked done by its own idempotency key. */
+    public boolean isBatch() {
+        return batchKwarg != null;
+    }
+
+    /** The members' idempotency keys (empty for a plain task). */
+    public List<String> memberKeys() {
+        return Collections.unmodifiableList(memberKeys);
+    }
+
+    /**
+     * The same batch without the members whose keys are in {@code done}, with the id derived from
+     * the members left; null if none is left.
+     */
+    public CeleryTask withoutMembers(java.util.Set<String> done) {
+        Builder b = new Builder();
+        b.name = name;
+        b.argsJson = argsJson;
+        b.queue = queue;
+        b.priority = priority;
+        b.eta = eta();
+        b.expires = expires();
+        b.ignoreResult = ignoreResult;
+        b.callbacksJson = callbacksJson;
+        b.headers.putAll(headers);
+        List<String> keys = new java.util.ArrayList<>();
+        List<String> jsons = new java.util.ArrayList<>();
+        for (int i = 0; i < memberKeys.size(); i++) {
+            if (!done.contains(memberKeys.get(i))) {
+                keys.add(memberKeys.get(i));
+                jsons.add(memberJsons.get(i));
+            }
+        }
+        return keys.isEmpty() ? null : b.batchOf(batchKwarg, keys, jsons).build();
     }
 
     /** Celery task id; the bridge derives it from the event id (see {@link CeleryTaskIds}). */
@@ -149,7 +195,10 @@ public final class CeleryTask implements Serializable {
                 && etaMicros == t.etaMicros
                 && expiresMicros == t.expiresMicros
                 && Objects.equals(callbacksJson, t.callbacksJson)
-                && headers.equals(t.headers);
+                && headers.equals(t.headers)
+                && Objects.equals(batchKwarg, t.batchKwarg)
+                && memberKeys.equals(t.memberKeys)
+                && memberJsons.equals(t.memberJsons);
     }
 
     @Override
@@ -160,7 +209,8 @@ public final class CeleryTask implements Serializable {
     @Override
     public String toString() {
         // Arguments may hold user data: never printed.
-        return "CeleryTask{id=" + id + ", name=" + name + ", queue=" + queue + ", priority=" + priority + "}";
+        return "CeleryTask{id=" + id + ", name=" + name + ", queue=" + queue + ", priority=" + priority
+                + (isBatch() ? ", members=" + memberKeys.size() : "") + "}";
     }
 
     /** Builds a {@link CeleryTask}; {@code id} and {@code name} are required. */
@@ -177,8 +227,27 @@ public final class CeleryTask implements Serializable {
         private boolean ignoreResult;
         private String callbacksJson;
         private final Map<String, String> headers = new LinkedHashMap<>();
+        private String batchKwarg;
+        private List<String> memberKeys = List.of();
+        private List<String> memberJsons = List.of();
 
         private Builder() {}
+
+        /**
+         * Makes this a batch task: kwargs {@code {kwarg: [json, ...]}}, one entry per member, each
+         * member done (deduplicated) under its own key. The id and idempotency key are derived from
+         * the member keys, so the same members always make the same task.
+         */
+        public Builder batchOf(String kwarg, List<String> memberKeys, List<String> memberJsons) {
+            if (memberKeys.isEmpty() || memberKeys.size() != memberJsons.size()
+                    || new java.util.HashSet<>(memberKeys).size() != memberKeys.size()) {
+                throw new IllegalArgumentException("a batch task needs one JSON value per member and distinct, non-empty member keys");
+            }
+            this.batchKwarg = java.util.Objects.requireNonNull(kwarg, "kwarg");
+            this.memberKeys = List.copyOf(memberKeys);
+            this.memberJsons = List.copyOf(memberJsons);
+            return this;
+        }
 
         public Builder id(String id) {
             this.id = id;
@@ -243,6 +312,13 @@ public final class CeleryTask implements Serializable {
         }
 
         public CeleryTask build() {
+            if (batchKwarg != null) {
+                List<String> sorted = new java.util.ArrayList<>(memberKeys);
+                java.util.Collections.sort(sorted);
+                id = CeleryTaskIds.forKey("batch\n" + String.join("\n", sorted));
+                idempotencyKey = "batch:" + id;
+                kwargsJson = "{" + quoted(batchKwarg) + ": [" + String.join(", ", memberJsons) + "]}";
+            }
             require(id, "id");
             require(name, "name");
             require(queue, "queue");
@@ -252,6 +328,20 @@ public final class CeleryTask implements Serializable {
                 throw new IllegalArgumentException("CeleryTask priority must be 0-9, got " + priority);
             }
             return new CeleryTask(this);
+        }
+
+        private static String quoted(String s) {
+            StringBuilder sb = new StringBuilder("\"");
+            for (char c : s.toCharArray()) {
+                if (c == '"' || c == '\\') {
+                    sb.append('\\').append(c);
+                } else if (c < 0x20) {
+                    sb.append(String.format("\\u%04x", (int) c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            return sb.append('"').toString();
         }
 
         private static void require(String value, String field) {

@@ -121,6 +121,31 @@ class CeleryWorkerITCase {
         assertThat(backend.executions(b.id())).isEqualTo(1);
     }
 
+    @Test
+    void overlappingBatchTasksRunEveryMemberOnce() throws Exception {
+        CeleryTask abc = batchOf("a", "b", "c");
+        CeleryTask cd = batchOf("c", "d");
+        enqueue(List.of(abc, cd)); // c is in both: [c, d] is re-encoded as [d] by the sink
+        CeleryTask d = cd.withoutMembers(java.util.Set.of(run + "-c"));
+        Map<String, JsonNode> results = awaitResults(abc, d);
+        assertThat(results.get(abc.id()).get("result").get("count").asInt()).isEqualTo(3);
+        assertThat(results.get(d.id()).get("result").get("count").asInt()).isEqualTo(1);
+        Thread.sleep(1_000);
+        assertThat(backend.result(cd.id())).as("the overlapping batch never ran as such").isNull();
+        assertThat(backend.executions(abc.id())).isEqualTo(1);
+        assertThat(backend.executions(d.id())).isEqualTo(1);
+    }
+
+    private CeleryTask batchOf(String... members) {
+        List<String> keys = new java.util.ArrayList<>();
+        List<String> jsons = new java.util.ArrayList<>();
+        for (String m : members) {
+            keys.add(run + "-" + m);
+            jsons.add("{\"id\": \"" + run + "-" + m + "\"}");
+        }
+        return CeleryTask.builder().name("celery_bridge.process_batch").batchOf("events", keys, jsons).build();
+    }
+
     private CeleryTask.Builder task(String name) {
         String eventId = run + "-" + name;
         return CeleryTask.builder().id(CeleryTaskIds.forKey(eventId)).idempotencyKey(eventId);
@@ -136,6 +161,7 @@ class CeleryWorkerITCase {
         env.fromData(messages).sinkTo(CelerySink.builder()
                 .setClientProvider(ValkeyClientProvider.forUri(TestServers.valkeyUri()))
                 .setDedupTtl(Duration.ofHours(1))
+                .setCodec(codec)
                 .build());
         env.execute("celery-worker-it");
     }

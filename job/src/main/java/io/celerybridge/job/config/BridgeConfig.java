@@ -138,8 +138,9 @@ public final class BridgeConfig implements Serializable {
                     + "retries before the circuit opens");
         }
         if (!get(BridgeOptions.UDF_CLASS).isEmpty()
-                && !(get(BridgeOptions.UDF_SCHEMA).isEmpty() && get(BridgeOptions.UDF_ROUTING).isEmpty())) {
-            throw new ConfigException("config keys 'udf.schema' and 'udf.routing' configure the built-in UDF; with 'udf.class' ("
+                && !(get(BridgeOptions.UDF_SCHEMA).isEmpty() && get(BridgeOptions.UDF_ROUTING).isEmpty()
+                        && get(BridgeOptions.UDF_BATCH_TASK).isEmpty())) {
+            throw new ConfigException("config keys 'udf.schema', 'udf.routing' and 'udf.batch_task' configure the built-in UDF; with 'udf.class' ("
                     + get(BridgeOptions.UDF_CLASS) + ") they would be ignored: expected one or the other");
         }
         if (!get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty()) {

@@ -46,6 +46,8 @@ public final class BridgeOptions {
             "Built-in UDF: payload validation (required, fields with type, min, max, min_length, max_length, enum); see README.");
     public static final Option<String> UDF_ROUTING = Option.mapping("udf.routing",
             "Built-in UDF: type_pointer and routes by event type to task, queue, priority, args, kwargs, countdown, eta_pointer, expires; see README. Empty = every event to celery.task on channel.");
+    public static final Option<String> UDF_BATCH_TASK = Option.string("udf.batch_task", "",
+            "Built-in UDF, per-batch mode: each batch's valid events become ONE task <batch_task>(events=[payload, ...]) on channel; empty = one task per event.");
     public static final Option<Duration> UDF_MAX_LINGER = Option.duration("udf.max_linger", "50ms", Duration.ZERO, Duration.ofMinutes(10),
             "Longest an event waits for its batch to fill.");
     public static final Option<Duration> UDF_MAX_BACKOFF = Option.duration("udf.max_backoff", "30s", MS, Duration.ofHours(1),
@@ -151,7 +153,7 @@ public final class BridgeOptions {
 
     public static final List<Option<?>> ALL = List.of(
             TOPIC, DLQ_TOPIC, CHANNEL, CACHE_TTL, BATCH_SIZE, MAX_RETRIES, BACKOFF, TASK_TIMEOUT, RATE_LIMIT, RATE_WINDOW,
-            UDF_CLASS, UDF_PARAMS, UDF_SCHEMA, UDF_ROUTING, UDF_MAX_LINGER, UDF_MAX_BACKOFF,
+            UDF_CLASS, UDF_PARAMS, UDF_SCHEMA, UDF_ROUTING, UDF_BATCH_TASK, UDF_MAX_LINGER, UDF_MAX_BACKOFF,
             CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_FOR, UDF_FANOUT_TOPIC,
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,

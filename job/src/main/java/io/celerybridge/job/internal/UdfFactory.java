@@ -17,7 +17,7 @@ public final class UdfFactory {
         if (className.isEmpty()) {
             try {
                 return new RoutingUdf(config.get(BridgeOptions.UDF_SCHEMA), config.get(BridgeOptions.UDF_ROUTING),
-                        config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL));
+                        config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL), config.get(BridgeOptions.UDF_BATCH_TASK));
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("config key " + e.getMessage());
             }

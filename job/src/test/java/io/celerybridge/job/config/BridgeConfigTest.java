@@ -61,7 +61,7 @@ class BridgeConfigTest {
         assertError("batch_size: 0\n", "'batch_size'", "'0'", "1..100000");
         assertError("backoff: soon\n", "'backoff'", "'soon'", "duration");
         assertError("max_retries: 1\ncircuit:\n  failure_threshold: 5\n", "'circuit.failure_threshold'", "'5'", "at most max_retries + 1 (2)");
-        assertError("udf:\n  class: com.example.Mine\n  routing:\n    routes: {a: {task: t}}\n", "'udf.schema' and 'udf.routing'", "udf.class");
+        assertError("udf:\n  class: com.example.Mine\n  routing:\n    routes: {a: {task: t}}\n", "'udf.schema', 'udf.routing' and 'udf.batch_task'", "udf.class");
         assertError("udf:\n  schema: [a, b]\n", "'udf.schema'", "mapping");
         assertThatThrownBy(() -> io.celerybridge.job.internal.UdfFactory.udf(
                 BridgeConfig.load(null, List.of("udf.class=com.example.Missing"), Map.of())))
@@ -72,7 +72,7 @@ class BridgeConfigTest {
                 .hasMessageContaining("it does not implement BatchUdf");
         assertThatThrownBy(() -> io.celerybridge.job.internal.UdfFactory.udf(BridgeConfig.load(null, List.of(),
                 Map.of("CELERY_BRIDGE__UDF__ROUTING", "{\"routes\": {\"order.created\": {\"task\": \"t\", \"priority\": 300}}}"))))
-                .hasMessage("config key udf.routing.routes.order.created.priority: expected an integer from 0 to 255, got 300");
+                .hasMessage("config key udf.routing.routes.order.created.priority: expected an integer from 0 to 9, got 300");
     }
 
     @Test

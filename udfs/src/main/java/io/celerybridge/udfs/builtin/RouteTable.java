@@ -110,7 +110,7 @@ final class RouteTable {
             }
             task = SpecReader.text(spec.get("task"), path + ".task");
             queue = spec.has("queue") ? SpecReader.text(spec.get("queue"), path + ".queue") : defaultQueue;
-            priority = spec.has("priority") ? SpecReader.integer(spec.get("priority"), path + ".priority", 0, 255) : null;
+            priority = spec.has("priority") ? SpecReader.integer(spec.get("priority"), path + ".priority", 0, 9) : null;
             if (spec.has("args")) {
                 if (!spec.get("args").isArray()) {
                     throw new IllegalArgumentException(path + ".args: expected a list of JSON pointers, got " + spec.get("args"));

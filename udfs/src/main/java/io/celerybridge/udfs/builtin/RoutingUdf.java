@@ -48,6 +48,7 @@ public class RoutingUdf implements BatchUdf {
     private final String routingJson;
     private final String defaultTask;
     private final String defaultQueue;
+    private final String batchTask;
 
     private transient PayloadSchema schema;
     private transient RouteTable routes;
@@ -59,10 +60,24 @@ public class RoutingUdf implements BatchUdf {
      * @throws IllegalArgumentException naming the setting that is wrong
      */
     public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue) {
+        this(schemaJson, routingJson, defaultTask, defaultQueue, "");
+    }
+
+    /**
+     * @param batchTask if not empty, per-batch mode: the valid events of each batch become ONE task
+     *     {@code batchTask(events=[payload, ...])} on {@code defaultQueue} (no routing then); each
+     *     event is still marked done by its own id, so none ever runs in two tasks
+     */
+    public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue, String batchTask) {
         this.schemaJson = schemaJson == null ? "" : schemaJson;
         this.routingJson = routingJson == null ? "" : routingJson;
         this.defaultTask = defaultTask;
         this.defaultQueue = defaultQueue;
+        this.batchTask = batchTask == null ? "" : batchTask;
+        if (!this.batchTask.isEmpty() && !this.routingJson.isBlank()) {
+            throw new IllegalArgumentException("udf.batch_task: per-batch mode sends every batch to one task, so udf.routing "
+                    + "would be ignored; expected one or the other");
+        }
         parse(Clock.systemUTC()); // fail at construction, i.e. at job start-up
     }
 
@@ -100,11 +115,44 @@ public class RoutingUdf implements BatchUdf {
 
     @Override
     public List<UdfResult> process(List<Event> events) {
+        if (!batchTask.isEmpty()) {
+            return processAsOneTask(events);
+        }
         List<UdfResult> results = new ArrayList<>(events.size());
         for (Event e : events) {
             results.add(process(e));
         }
         return results;
+    }
+
+    /** Per-batch mode: valid events share one task; an event id seen twice in the batch is one member. */
+    private List<UdfResult> processAsOneTask(List<Event> events) {
+        UdfResult[] results = new UdfResult[events.size()];
+        java.util.Map<String, String> members = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < events.size(); i++) {
+            Event e = events.get(i);
+            try {
+                String violation = schema.violation(JSON.readTree(e.getPayloadJson()));
+                if (violation != null) {
+                    results[i] = UdfResult.fail(SCHEMA_VIOLATION, violation);
+                    continue;
+                }
+            } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+                results[i] = UdfResult.fail(SCHEMA_VIOLATION, "payload is not JSON: " + ex.getOriginalMessage());
+                continue;
+            }
+            members.putIfAbsent(e.getId(), e.getPayloadJson());
+        }
+        if (!members.isEmpty()) {
+            UdfResult shared = UdfResult.tasks(CeleryTask.builder().name(batchTask).queue(defaultQueue)
+                    .batchOf("events", new ArrayList<>(members.keySet()), new ArrayList<>(members.values())).build());
+            for (int i = 0; i < results.length; i++) {
+                if (results[i] == null) {
+                    results[i] = shared;
+                }
+            }
+        }
+        return java.util.Arrays.asList(results);
     }
 
     UdfResult process(Event event) {

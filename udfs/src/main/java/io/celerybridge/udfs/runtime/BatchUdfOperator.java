@@ -355,9 +355,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
             breaker.onSuccess();
             failureStreak.clear();
             streakEvents.clear();
-            for (int i = 0; i < part.size(); i++) {
-                complete(part.get(i), results.get(i));
-            }
+            complete(part, results);
         }
     }
 
@@ -396,38 +394,61 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         return results;
     }
 
-    private void complete(PendingEvent p, UdfResult result) throws Exception {
-        switch (result.kind()) {
-            case RETRY:
+    /**
+     * Applies a call's results. All tasks of an event are encoded before any is emitted, so an
+     * event yields all its tasks or a dead letter. A task object shared by several events (one
+     * Celery task for a whole batch) is encoded and emitted once.
+     */
+    private void complete(List<PendingEvent> part, List<UdfResult> results) throws Exception {
+        Map<CeleryTask, Object> encoded = new java.util.IdentityHashMap<>(); // task -> OUT or TaskRejectedException
+        List<PendingEvent> succeeded = new ArrayList<>(part.size());
+        List<List<CeleryTask>> tasksOf = new ArrayList<>(part.size());
+        for (int i = 0; i < part.size(); i++) {
+            PendingEvent p = part.get(i);
+            UdfResult result = results.get(i);
+            if (result.kind() == UdfResult.Kind.RETRY) {
                 retryLater(p, result.detail());
-                break;
-            case FAIL:
+                continue;
+            }
+            if (result.kind() == UdfResult.Kind.FAIL) {
                 fail(p, result.reason(), result.detail());
-                break;
-            default:
-                emit(p, result.tasks());
-        }
-    }
-
-    /** All tasks of an event are encoded before any is emitted: an event yields all its tasks or a dead letter. */
-    private void emit(PendingEvent p, List<CeleryTask> tasks) throws Exception {
-        List<OUT> encoded = new ArrayList<>(tasks.size());
-        for (CeleryTask t : tasks) {
-            try {
-                encoded.add(encoder.encode(t, p.getEvent()));
-            } catch (TaskRejectedException e) {
-                fail(p, e.reason(), e.getMessage());
-                return;
+                continue;
+            }
+            TaskRejectedException rejected = null;
+            for (CeleryTask t : result.tasks()) {
+                Object e = encoded.computeIfAbsent(t, task -> {
+                    try {
+                        return encoder.encode(task, p.getEvent());
+                    } catch (TaskRejectedException ex) {
+                        return ex;
+                    }
+                });
+                if (e instanceof TaskRejectedException && rejected == null) {
+                    rejected = (TaskRejectedException) e;
+                }
+            }
+            if (rejected != null) {
+                fail(p, rejected.reason(), rejected.getMessage());
+            } else {
+                succeeded.add(p);
+                tasksOf.add(result.tasks());
             }
         }
-        for (int i = 0; i < encoded.size(); i++) {
-            throttle(tasks.get(i).name());
-            output.collect(reuse.replace(encoded.get(i)));
-        }
-        tasksEncoded.inc(encoded.size());
-        eventsProcessed.inc();
-        if (emitProcessed) {
-            output.collect(PROCESSED, new StreamRecord<>(p.getEvent()));
+        java.util.Set<CeleryTask> emitted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < succeeded.size(); i++) {
+            for (CeleryTask t : tasksOf.get(i)) {
+                if (emitted.add(t)) {
+                    throttle(t.name());
+                    @SuppressWarnings("unchecked")
+                    OUT out = (OUT) encoded.get(t);
+                    output.collect(reuse.replace(out));
+                    tasksEncoded.inc();
+                }
+            }
+            eventsProcessed.inc();
+            if (emitProcessed) {
+                output.collect(PROCESSED, new StreamRecord<>(succeeded.get(i).getEvent()));
+            }
         }
     }
 

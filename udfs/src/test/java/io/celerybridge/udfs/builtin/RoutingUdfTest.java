@@ -95,6 +95,23 @@ class RoutingUdfTest {
     }
 
     @Test
+    void perBatchModeMakesOneTaskOfTheValidEventsOfABatch() {
+        RoutingUdf u = new RoutingUdf("{\"required\": [\"n\"]}", "", "d", "celery", "celery_bridge.process_batch");
+        java.util.List<UdfResult> r = u.process(java.util.List.of(new Event("a", "{\"n\": 1}", 0L),
+                new Event("b", "{\"x\": 1}", 0L), new Event("c", "{\"n\": 3}", 0L), new Event("a", "{\"n\": 1}", 0L)));
+        assertThat(r.get(1).reason()).isEqualTo(RoutingUdf.SCHEMA_VIOLATION);
+        assertThat(r.get(0)).isSameAs(r.get(2)).isSameAs(r.get(3));
+        CeleryTask t = r.get(0).tasks().get(0);
+        assertThat(t.name()).isEqualTo("celery_bridge.process_batch");
+        assertThat(t.memberKeys()).containsExactly("a", "c");
+        assertThat(t.kwargsJson()).isEqualTo("{\"events\": [{\"n\": 1}, {\"n\": 3}]}");
+        assertThat(t.id()).as("the same members make the same task").isEqualTo(
+                CeleryTask.builder().name("x").batchOf("events", java.util.List.of("c", "a"), java.util.List.of("1", "2")).build().id());
+        assertThatThrownBy(() -> new RoutingUdf("", "{\"routes\": {\"*\": {\"task\": \"t\"}}}", "d", "q", "b"))
+                .hasMessageStartingWith("udf.batch_task: per-batch mode");
+    }
+
+    @Test
     void badSettingsNameThePathAndWhatWasExpected() {
         assertThatThrownBy(() -> new RoutingUdf("", "{\"routes\": {\"a\": {\"task\": \"t\", \"qeue\": \"x\"}}}", "d", "q"))
                 .hasMessageStartingWith("udf.routing.routes.a: unknown key 'qeue'; expected one of [args, countdown");

@@ -204,6 +204,20 @@ class BatchUdfOperatorTest {
     }
 
     @Test
+    void aTaskSharedByTheEventsOfABatchIsEmittedOnce() throws Exception {
+        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(events -> {
+            UdfResult shared = UdfResult.tasks(io.celerybridge.connectors.celery.CeleryTask.builder().name("batch")
+                    .batchOf("events", events.stream().map(Event::getId).collect(Collectors.toList()),
+                            events.stream().map(Event::getPayloadJson).collect(Collectors.toList())).build());
+            return java.util.Collections.nCopies(events.size(), shared);
+        }, (task, event) -> task.name() + ":" + task.memberKeys(), settings().build(), Map.of(), true));
+        harness.open();
+        send("a", "b", "c");
+        assertThat(harness.extractOutputValues()).containsExactly("batch:[a, b, c]");
+        assertThat(harness.getSideOutput(BatchUdfOperator.PROCESSED)).hasSize(3);
+    }
+
+    @Test
     void processedEventsAreEmittedForFanOutWhenAsked() throws Exception {
         harness = new OneInputStreamOperatorTestHarness<>(
                 new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, settings().build(), Map.of(), true));

@@ -22,16 +22,53 @@ public final class CeleryMessageStateSerializer extends AsyncSinkWriterStateSeri
         write(out, m.listKey());
         write(out, m.envelope());
         out.writeLong(m.sourceTimestamp());
+        // v3: a batch task also carries its members' keys and the task, to be re-encoded without some.
+        out.writeInt(m.memberDedupKeys().size());
+        for (String k : m.memberDedupKeys()) {
+            write(out, k);
+        }
+        if (m.batchTask() != null) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+                o.writeObject(m.batchTask());
+            }
+            out.writeInt(bytes.size());
+            bytes.writeTo(out);
+        }
+    }
+
+    private transient int reading = 3;
+
+    @Override
+    public org.apache.flink.connector.base.sink.writer.BufferedRequestState<CeleryMessage> deserialize(int version, byte[] serialized)
+            throws IOException {
+        reading = version;
+        return super.deserialize(version, serialized);
     }
 
     @Override
     protected CeleryMessage deserializeRequestFromStream(long requestSize, DataInputStream in) throws IOException {
-        return new CeleryMessage(read(in), read(in), read(in), read(in), read(in), in.readLong());
+        CeleryMessage m = new CeleryMessage(read(in), read(in), read(in), read(in), read(in), in.readLong());
+        int members = reading < 3 ? 0 : in.readInt();
+        if (members == 0) {
+            return m;
+        }
+        java.util.List<String> keys = new java.util.ArrayList<>(members);
+        for (int i = 0; i < members; i++) {
+            keys.add(read(in));
+        }
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        try (java.io.ObjectInputStream o = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(b))) {
+            return m.withBatch(keys, (io.celerybridge.connectors.celery.CeleryTask) o.readObject());
+        } catch (ClassNotFoundException e) {
+            throw new IOException(e);
+        }
     }
 
     @Override
     public int getVersion() {
-        return 2;
+        return 3;
     }
 
     private static void write(DataOutputStream out, String s) throws IOException {

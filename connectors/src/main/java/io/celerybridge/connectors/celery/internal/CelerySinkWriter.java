@@ -65,6 +65,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
 
     private final Counter tasksEnqueued;
     private final Counter duplicatesSkipped;
+    private final Counter batchesRebuilt;
     private final Counter transientErrors;
     private final Counter queueFullWaits;
     private final Histogram batchSize;
@@ -94,6 +95,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         MetricGroup metrics = context.metricGroup();
         this.tasksEnqueued = metrics.counter("tasksEnqueued");
         this.duplicatesSkipped = metrics.counter("duplicatesSkippedAtEnqueue");
+        this.batchesRebuilt = metrics.counter("batchTasksRebuilt");
         this.transientErrors = metrics.counter("enqueueTransientErrors");
         this.queueFullWaits = metrics.counter("queueFullWaits");
         this.batchSize = metrics.histogram("enqueueBatchSize", new DescriptiveStatisticsHistogram(1000));
@@ -148,6 +150,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             ResultHandler<CeleryMessage> result,
             long start) {
         List<CeleryMessage> retry = new ArrayList<>();
+        List<CeleryMessage> rebuilt = new ArrayList<>();
         Throwable transientCause = null;
         String fullQueue = null;
         long enqueued = 0;
@@ -176,16 +179,37 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
                 retry.addAll(chunks.get(i));
                 continue;
             }
+            String[] masks = IdempotentEnqueueScript.Call.conflictMasks(flags);
+            flags = IdempotentEnqueueScript.Call.flags(flags);
+            int conflict = 0;
             for (int c = 0; c < flags.length(); c++) {
                 if (flags.charAt(c) == '1') {
                     enqueued++;
+                } else if (flags.charAt(c) == 'C') {
+                    if (options.codec == null) {
+                        result.completeExceptionally(new CelerySinkException(
+                                "Celery sink received a batch task but has no codec to re-encode it: set CelerySink.Builder#setCodec", null));
+                        return;
+                    }
+                    CeleryMessage rest = withoutEnqueuedMembers(options.codec, chunks.get(i).get(c), masks[conflict++]);
+                    if (rest == null) {
+                        duplicates++;
+                    } else {
+                        rebuilt.add(rest);
+                    }
                 } else {
                     duplicates++;
                 }
             }
         }
+        batchesRebuilt.inc(rebuilt.size());
         tasksEnqueued.inc(enqueued);
         duplicatesSkipped.inc(duplicates);
+        if (retry.isEmpty() && !rebuilt.isEmpty()) {
+            result.retryForEntries(rebuilt); // at once: nothing failed, the batches only shrank
+            return;
+        }
+        retry.addAll(rebuilt);
         if (retry.isEmpty()) {
             consecutiveFailures.set(0);
             batchSize.update(enqueued + duplicates);
@@ -215,6 +239,18 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
                     fullQueue, options.maxQueueDepth, retry.size(), delay);
         }
         retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** A batch without the members the script found already enqueued by other tasks; null if none is left. */
+    private static CeleryMessage withoutEnqueuedMembers(io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec,
+            CeleryMessage batch, String mask) {
+        java.util.Set<String> done = new java.util.HashSet<>();
+        for (int j = 0; j < mask.length(); j++) {
+            if (mask.charAt(j) == '1') {
+                done.add(batch.memberDedupKeys().get(j));
+            }
+        }
+        return batch.withoutMembers(codec, done);
     }
 
     @Override

@@ -16,6 +16,8 @@ public final class EnqueueOptions implements Serializable {
     public final Duration initialBackoff;
     public final Duration maxBackoff;
     public final Duration queueFullPollInterval;
+    /** Re-encodes batch tasks without members found already enqueued; null if the job sends no batch tasks. */
+    public final io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec;
 
     public EnqueueOptions(
             Duration dedupTtl,
@@ -23,13 +25,15 @@ public final class EnqueueOptions implements Serializable {
             int messagesPerScript,
             Duration initialBackoff,
             Duration maxBackoff,
-            Duration queueFullPollInterval) {
+            Duration queueFullPollInterval,
+            io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec) {
         this.dedupTtl = dedupTtl;
         this.maxQueueDepth = maxQueueDepth;
         this.messagesPerScript = messagesPerScript;
         this.initialBackoff = initialBackoff;
         this.maxBackoff = maxBackoff;
         this.queueFullPollInterval = queueFullPollInterval;
+        this.codec = codec;
     }
 
     /** Exponential backoff with +-20% jitter for the n-th consecutive failure (n >= 1). */

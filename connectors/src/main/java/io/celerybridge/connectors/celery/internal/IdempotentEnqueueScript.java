@@ -27,11 +27,16 @@ import java.util.Map;
  * </ul>
  *
  * <p>Call layout: {@code KEYS} = for each distinct queue its four priority lists, then for each
- * event its dedup key and its list key; {@code ARGV} = ttl seconds, max queue depth (0 = none),
- * number of queues, then the envelopes.
+ * message its dedup key, its list key and its members' dedup keys (a batch task); {@code ARGV} =
+ * ttl seconds, max queue depth (0 = none), number of queues, then per message its member count
+ * and its envelope.
  *
  * <p>Result: {@code "F<q>"} when queue number q (0-based) is at or above the max depth, in which
- * case NOTHING was written; else one character per event, {@code 1} enqueued, {@code 0} duplicate.
+ * case NOTHING was written; else one character per message, {@code 1} enqueued, {@code 0}
+ * duplicate, {@code C} a batch with members already enqueued by other tasks (nothing written for
+ * it), followed, if any {@code C}, by {@code |} and per {@code C} a mask of its members
+ * ({@code 1} = already enqueued), comma-separated. A batch is enqueued with all its members
+ * marked, or not at all: no member ever runs in two tasks.
  * The envelopes for one list go in ONE multi-value LPUSH (in event order): per event the server
  * then runs one SET and a share of one LPUSH, which is what makes batching pay. If an LPUSH
  * fails (a list key holding another type), the marks of every event not yet pushed are removed
@@ -55,27 +60,55 @@ public final class IdempotentEnqueueScript {
             "    if depth >= max_depth then return 'F' .. q end",
             "  end",
             "end",
-            "local base = queues * 4",
-            "local n = (#KEYS - base) / 2",
+            "local k = queues * 4",
+            "local a = 3",
             "local flags = {}",
+            "local conflicts = {}",
+            "local marks = {}",
             "local lists = {}",
             "local order = {}",
-            "for i = 1, n do",
-            "  if redis.call('SET', KEYS[base + 2 * i - 1], '1', 'NX', 'EX', ttl) then",
-            "    local list = KEYS[base + 2 * i]",
-            "    local group = lists[list]",
-            "    if not group then group = {}; lists[list] = group; order[#order + 1] = list end",
-            "    group[#group + 1] = i",
-            "    flags[i] = '1'",
-            "  else",
-            "    flags[i] = '0'",
+            "local i = 0",
+            "while a < #ARGV do",
+            "  i = i + 1",
+            "  local members = tonumber(ARGV[a + 1])",
+            "  local envelope = a + 2",
+            "  local dedup = k + 1",
+            "  local list = KEYS[k + 2]",
+            "  local first = k + 3",
+            "  k = k + 2 + members",
+            "  a = a + 2",
+            "  flags[i] = '0'",
+            "  if redis.call('SET', KEYS[dedup], '1', 'NX', 'EX', ttl) then",
+            "    local set = {dedup}",
+            "    local mask = {}",
+            "    local done = false",
+            // A batch whose members were (partly) enqueued by other tasks writes nothing: the
+            // sink re-encodes it without them and sends it again.
+            "    for j = 0, members - 1 do",
+            "      if redis.call('EXISTS', KEYS[first + j]) == 1 then mask[j + 1] = '1'; done = true else mask[j + 1] = '0' end",
+            "    end",
+            "    if done then",
+            "      redis.call('DEL', KEYS[dedup])",
+            "      flags[i] = 'C'",
+            "      conflicts[#conflicts + 1] = table.concat(mask)",
+            "    else",
+            "      for j = 0, members - 1 do",
+            "        redis.call('SET', KEYS[first + j], '1', 'EX', ttl)",
+            "        set[#set + 1] = first + j",
+            "      end",
+            "      marks[i] = set",
+            "      local group = lists[list]",
+            "      if not group then group = {}; lists[list] = group; order[#order + 1] = list end",
+            "      group[#group + 1] = {i, envelope}",
+            "      flags[i] = '1'",
+            "    end",
             "  end",
             "end",
-            // One LPUSH per list, in event order: what a stock worker pops first stays first.
+            // One LPUSH per list, in message order: what a stock worker pops first stays first.
             "for _, list in ipairs(order) do",
             "  local group = lists[list]",
             "  local values = {}",
-            "  for j = 1, #group do values[j] = ARGV[3 + group[j]] end",
+            "  for j = 1, #group do values[j] = ARGV[group[j][2]] end",
             "  local ok = redis.pcall('LPUSH', list, unpack(values))",
             "  if type(ok) == 'table' and ok.err then",
             // Undo the marks whose tasks could not be pushed, so a retry enqueues them.
@@ -85,11 +118,12 @@ public final class IdempotentEnqueueScript {
             "    end",
             "    for _, l in ipairs(order) do",
             "      local g = lists[l]",
-            "      if g then for j = 1, #g do redis.call('DEL', KEYS[base + 2 * g[j] - 1]) end end",
+            "      if g then for j = 1, #g do for _, key in ipairs(marks[g[j][1]]) do redis.call('DEL', KEYS[key]) end end end",
             "    end",
             "    return redis.error_reply(ok.err)",
             "  end",
             "end",
+            "if #conflicts > 0 then return table.concat(flags) .. '|' .. table.concat(conflicts, ',') end",
             "return table.concat(flags)",
             "");
 
@@ -110,7 +144,7 @@ public final class IdempotentEnqueueScript {
         for (String q : queues.keySet()) {
             keys.addAll(java.util.Arrays.asList(CeleryEnvelopeCodec.priorityListKeys(q)));
         }
-        byte[][] args = new byte[3 + messages.size()][];
+        byte[][] args = new byte[3 + 2 * messages.size()][];
         args[0] = ascii(Long.toString(ttlSeconds));
         args[1] = ascii(Long.toString(maxQueueDepth));
         args[2] = ascii(Integer.toString(queues.size()));
@@ -118,6 +152,8 @@ public final class IdempotentEnqueueScript {
         for (CeleryMessage m : messages) {
             keys.add(m.dedupKey());
             keys.add(m.listKey());
+            keys.addAll(m.memberDedupKeys());
+            args[i++] = m.memberDedupKeys().isEmpty() ? ZERO : ascii(Integer.toString(m.memberDedupKeys().size()));
             args[i++] = ascii(m.envelope());
         }
         return new Call(keys.toArray(new String[0]), args, new ArrayList<>(queues.keySet()));
@@ -139,9 +175,23 @@ public final class IdempotentEnqueueScript {
         public String fullQueue(String reply) {
             return reply.startsWith("F") ? queues.get(Integer.parseInt(reply.substring(1))) : null;
         }
+
+        /** One flag per message: '1' enqueued, '0' duplicate, 'C' batch in conflict. */
+        public static String flags(String reply) {
+            int bar = reply.indexOf('|');
+            return bar < 0 ? reply : reply.substring(0, bar);
+        }
+
+        /** Per 'C' flag, in order, the mask of members already enqueued ('1'). */
+        public static String[] conflictMasks(String reply) {
+            int bar = reply.indexOf('|');
+            return bar < 0 ? new String[0] : reply.substring(bar + 1).split(",");
+        }
     }
 
     /** Envelopes and numbers are ASCII, so ISO-8859-1 gives the same bytes, by array copy for compact strings. */
+    private static final byte[] ZERO = {'0'};
+
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }

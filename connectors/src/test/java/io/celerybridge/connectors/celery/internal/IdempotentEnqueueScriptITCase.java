@@ -79,6 +79,41 @@ class IdempotentEnqueueScriptITCase {
         assertThat(redis.llen(run + ":good2")).isZero();
     }
 
+    @Test
+    void aBatchTaskMarksAllItsMembersOrReportsThoseAlreadyEnqueued() throws Exception {
+        String run = UUID.randomUUID().toString();
+        io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec = io.celerybridge.connectors.celery.CeleryEnvelopeCodec.builder().build();
+        String queue = "batch-it-" + run;
+        CeleryMessage abc = codec.toMessage(batch(queue, run, "a", "b", "c"));
+        assertThat(abc.memberDedupKeys()).hasSize(3);
+        assertThat(eval(List.of(abc), 0)).isEqualTo("1");
+        assertThat(redis.exists(codec.dedupKey(run + "a"), codec.dedupKey(run + "b"), codec.dedupKey(run + "c"))).isEqualTo(3);
+
+        CeleryMessage cd = codec.toMessage(batch(queue, run, "c", "d"));
+        CeleryMessage plainD = codec.toMessage(io.celerybridge.connectors.celery.CeleryTask.builder().id("t-" + run + "d")
+                .idempotencyKey(run + "d").name("celery_bridge.process_event").queue(queue).build());
+        assertThat(eval(List.of(cd, abc, plainD, codec.toMessage(batch(queue, run, "d", "e"))), 0))
+                .as("c is taken: nothing written for [c, d]; the same [a, b, c] again is a duplicate; d goes alone; [d, e] then conflicts")
+                .isEqualTo("C01C|10,10");
+        assertThat(redis.exists(codec.dedupKey(run + "e"))).as("a batch in conflict marks nothing").isZero();
+        assertThat(redis.llen(queue)).isEqualTo(2);
+        assertThat(eval(List.of(cd.withoutMembers(codec, java.util.Set.of(codec.dedupKey(run + "c")))), 0))
+                .as("[d] alone: d is done").isEqualTo("C|1");
+        assertThat(cd.withoutMembers(codec, java.util.Set.of(codec.dedupKey(run + "c"), codec.dedupKey(run + "d")))).isNull();
+        redis.del(queue);
+    }
+
+    private static io.celerybridge.connectors.celery.CeleryTask batch(String queue, String run, String... members) {
+        List<String> keys = new java.util.ArrayList<>();
+        List<String> jsons = new java.util.ArrayList<>();
+        for (String m : members) {
+            keys.add(run + m);
+            jsons.add("{\"id\": \"" + run + m + "\"}");
+        }
+        return io.celerybridge.connectors.celery.CeleryTask.builder().name("celery_bridge.process_batch").queue(queue)
+                .batchOf("events", keys, jsons).build();
+    }
+
     private static String eval(List<CeleryMessage> batch, long maxDepth) {
         IdempotentEnqueueScript.Call call = IdempotentEnqueueScript.call(batch, 60, maxDepth);
         byte[] reply = redis.evalsha(IdempotentEnqueueScript.SHA1, ScriptOutputType.VALUE, call.keys, call.args);
