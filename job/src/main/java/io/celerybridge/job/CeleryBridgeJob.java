@@ -43,6 +43,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Map;
+import java.util.function.IntUnaryOperator;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,35 +61,35 @@ public class CeleryBridgeJob {
     private static final Logger LOG = LoggerFactory.getLogger(CeleryBridgeJob.class);
 
     private final Source<PulsarRecord, ?, ?> source;
-    private final boolean sourceMustRunAlone;
+    private final IntUnaryOperator sourceParallelism;
     private final Sink<CeleryMessage> celerySink;
     private final Sink<DeadLetter> dlqSink;
     private final Sink<Event> fanoutSink;
     private final BridgeConfig config;
 
     /**
-     * @param sourceMustRunAlone run the source at parallelism 1 (non-partitioned topics, see
-     *     {@link PulsarTopicPartitions})
+     * @param sourceParallelism the source's parallelism given the one asked for (see {@link
+     *     #sourceParallelism(BridgeConfig)}); {@code IntUnaryOperator.identity()} for a test source
      */
     public CeleryBridgeJob(
             Source<PulsarRecord, ?, ?> source,
-            boolean sourceMustRunAlone,
+            IntUnaryOperator sourceParallelism,
             Sink<CeleryMessage> celerySink,
             Sink<DeadLetter> dlqSink,
             BridgeConfig config) {
-        this(source, sourceMustRunAlone, celerySink, dlqSink, null, config);
+        this(source, sourceParallelism, celerySink, dlqSink, null, config);
     }
 
     /** @param fanoutSink where processed events are also published, or null for none */
     public CeleryBridgeJob(
             Source<PulsarRecord, ?, ?> source,
-            boolean sourceMustRunAlone,
+            IntUnaryOperator sourceParallelism,
             Sink<CeleryMessage> celerySink,
             Sink<DeadLetter> dlqSink,
             Sink<Event> fanoutSink,
             BridgeConfig config) {
         this.source = source;
-        this.sourceMustRunAlone = sourceMustRunAlone;
+        this.sourceParallelism = sourceParallelism;
         this.celerySink = celerySink;
         this.dlqSink = dlqSink;
         this.fanoutSink = fanoutSink;
@@ -114,7 +116,7 @@ public class CeleryBridgeJob {
 
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(BridgeConfig config) {
-        return new CeleryBridgeJob(pulsarSource(config), sourceMustRunAlone(config), celerySink(config), dlqSink(config),
+        return new CeleryBridgeJob(pulsarSource(config), sourceParallelism(config), celerySink(config), dlqSink(config),
                 config.get(BridgeOptions.UDF_FANOUT_TOPIC).isEmpty() ? null : fanoutSink(config), config);
     }
 
@@ -131,7 +133,8 @@ public class CeleryBridgeJob {
         SingleOutputStreamOperator<PulsarRecord> records = env
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
                 .uid("pulsar-source");
-        parallelism(records, sourceMustRunAlone ? 1 : config.get(BridgeOptions.PARALLELISM_SOURCE));
+        int asked = config.get(BridgeOptions.PARALLELISM_SOURCE) > 0 ? config.get(BridgeOptions.PARALLELISM_SOURCE) : env.getParallelism();
+        records.setParallelism(sourceParallelism.applyAsInt(asked));
 
         SingleOutputStreamOperator<Event> events = records
                 .process(new DecodeEvents(new EventDecoder(
@@ -252,21 +255,41 @@ public class CeleryBridgeJob {
         return b.build();
     }
 
-    /** See {@link PulsarTopicPartitions}: non-partitioned topics need a source at parallelism 1. */
-    static boolean sourceMustRunAlone(BridgeConfig config) {
+    /**
+     * The source's parallelism, from the topics' partitions (see {@link PulsarTopicPartitions}):
+     * 1 over non-partitioned topics or a pattern (the connector can leave a non-partitioned topic
+     * unread at a higher one); otherwise raised, if needed, until every partition has a reader of
+     * its own (several partitions on one reader can stall one of them, FLINK-37663).
+     */
+    static IntUnaryOperator sourceParallelism(BridgeConfig config) {
         if (!config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty()) {
             LOG.warn("topic pattern in use: the Pulsar source runs at parallelism 1, since a matched topic may not be "
-                    + "partitioned (flink-connector-pulsar 4.1.0 can leave such a topic unread at a higher one)");
-            return true;
+                    + "partitioned (flink-connector-pulsar 4.1.0 can leave such a topic unread at a higher one); several "
+                    + "partitions on that one reader expose FLINK-37663 (a partition can stop being read)");
+            return asked -> 1;
         }
         List<String> topics = config.get(BridgeOptions.TOPIC);
-        if (PulsarTopicPartitions.anyNonPartitioned(config.get(BridgeOptions.PULSAR_ADMIN_URL),
-                config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE), topics)) {
+        Map<String, Integer> partitions = PulsarTopicPartitions.partitions(config.get(BridgeOptions.PULSAR_ADMIN_URL),
+                config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE), topics);
+        if (partitions.containsValue(0)) {
             LOG.warn("a topic of {} is not partitioned: the Pulsar source runs at parallelism 1 "
                     + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", topics);
-            return true;
+            return asked -> 1;
         }
-        return false;
+        return asked -> {
+            int p = PulsarTopicPartitions.oneReaderPerPartition(partitions, asked, Math.max(asked, 4 * partitions.values()
+                    .stream().mapToInt(Integer::intValue).sum()));
+            if (p < 0) {
+                LOG.warn("no source parallelism up to 4x the partitions gives each partition of {} its own reader; "
+                        + "keeping {} (several partitions per reader expose FLINK-37663)", partitions, asked);
+                return asked;
+            }
+            if (p != asked) {
+                LOG.warn("Pulsar source parallelism raised from {} to {} so that each of the partitions {} has its own reader "
+                        + "(several partitions per reader can stall one of them in Flink 1.20.5, FLINK-37663)", asked, p, partitions);
+            }
+            return p;
+        };
     }
 
     /**

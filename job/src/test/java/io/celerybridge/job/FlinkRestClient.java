@@ -98,10 +98,11 @@ final class FlinkRestClient {
         fail("job " + job + " not running after 60 s");
     }
 
-    List<Integer> parallelismOf(String job) throws Exception {
-        List<Integer> p = new java.util.ArrayList<>();
+    /** Parallelism by vertex name. */
+    java.util.Map<String, Integer> parallelismOf(String job) throws Exception {
+        java.util.Map<String, Integer> p = new java.util.LinkedHashMap<>();
         for (JsonNode v : get("/jobs/" + job).path("vertices")) {
-            p.add(v.get("parallelism").asInt());
+            p.put(v.get("name").asText(), v.get("parallelism").asInt());
         }
         return p;
     }

@@ -3,10 +3,13 @@ package io.celerybridge.connectors.pulsar;
 import org.apache.flink.annotation.PublicEvolving;
 
 import org.apache.pulsar.client.admin.PulsarAdmin;
+import org.apache.pulsar.common.naming.TopicName;
 import org.apache.pulsar.client.admin.PulsarAdminException;
 import org.apache.pulsar.client.api.PulsarClientException;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reads topic partition counts through the admin API, so the job can size its source before it
@@ -29,6 +32,14 @@ public final class PulsarTopicPartitions {
 
     /** As above, authenticating with a token (null for none). */
     public static boolean anyNonPartitioned(String adminUrl, String authToken, List<String> topics) {
+        return partitions(adminUrl, authToken, topics).containsValue(0);
+    }
+
+    /**
+     * Partitions per topic (full name), 0 for a non-partitioned topic or one that does not exist
+     * yet (auto-creation makes it non-partitioned).
+     */
+    public static Map<String, Integer> partitions(String adminUrl, String authToken, List<String> topics) {
         org.apache.pulsar.client.admin.PulsarAdminBuilder builder = PulsarAdmin.builder().serviceHttpUrl(adminUrl);
         try {
             if (authToken != null && !authToken.isEmpty()) {
@@ -37,20 +48,49 @@ public final class PulsarTopicPartitions {
         } catch (PulsarClientException.UnsupportedAuthenticationException e) {
             throw new IllegalStateException("Pulsar token authentication is not available: " + e.getMessage(), e);
         }
+        Map<String, Integer> out = new LinkedHashMap<>();
         try (PulsarAdmin admin = builder.build()) {
             for (String topic : topics) {
+                String name = TopicName.get(topic).getPartitionedTopicName();
                 try {
-                    if (admin.topics().getPartitionedTopicMetadata(topic).partitions == 0) {
-                        return true;
-                    }
+                    out.put(name, admin.topics().getPartitionedTopicMetadata(topic).partitions);
                 } catch (PulsarAdminException.NotFoundException e) {
-                    return true; // not created yet: auto-creation makes it non-partitioned
+                    out.put(name, 0);
                 }
             }
-            return false;
+            return out;
         } catch (PulsarClientException | PulsarAdminException e) {
             throw new IllegalStateException("cannot read the partitions of " + topics + " from the Pulsar admin API at "
                     + adminUrl + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The smallest source parallelism from {@code atLeast} up to {@code atMost} at which the
+     * connector gives every partition a reader of its own, or -1 if there is none.
+     *
+     * <p>Why: a reader with several partitions runs one fetcher thread per partition over one
+     * shared hand-over queue, and Flink 1.20.5's FutureCompletingBlockingQueue can leave a
+     * fetcher waiting forever for room that was signalled to another (FLINK-37663, fixed upstream
+     * after 1.20.5): that partition stops being read while the others flow. One partition per
+     * reader means one fetcher per queue. The owner of partition i of topic t is the connector's
+     * {@code ((hash(t) * 31 & MAX_INT) % p + i) % p} (SplitAssignerImpl, 4.1.0).
+     */
+    public static int oneReaderPerPartition(Map<String, Integer> partitions, int atLeast, int atMost) {
+        int total = partitions.values().stream().mapToInt(n -> Math.max(n, 1)).sum();
+        for (int p = Math.max(atLeast, total); p <= atMost; p++) {
+            java.util.Set<Integer> owners = new java.util.HashSet<>();
+            boolean distinct = true;
+            for (Map.Entry<String, Integer> t : partitions.entrySet()) {
+                int start = ((t.getKey().hashCode() * 31) & Integer.MAX_VALUE) % p;
+                for (int i = 0; i < t.getValue() && distinct; i++) {
+                    distinct = owners.add((start + i) % p);
+                }
+            }
+            if (distinct) {
+                return p;
+            }
+        }
+        return -1;
     }
 }

@@ -143,7 +143,7 @@ public final class BridgeOptions {
     public static final Option<Integer> PARALLELISM_DEFAULT = Option.integer("parallelism.default", 0, 0, 32_768,
             "Parallelism of every operator not set below; 0 = Flink's (the cluster's) default.");
     public static final Option<Integer> PARALLELISM_SOURCE = Option.integer("parallelism.source", 0, 0, 32_768,
-            "Pulsar source; 0 = default. Bounded by partitions; forced to 1 on non-partitioned topics.");
+            "Pulsar source; 0 = default. Raised until each partition has its own reader; 1 on non-partitioned topics or a pattern.");
     public static final Option<Integer> PARALLELISM_DEDUP = Option.integer("parallelism.dedup", 0, 0, 32_768,
             "Decode and idempotency check; 0 = default.");
     public static final Option<Integer> PARALLELISM_UDF = Option.integer("parallelism.udf", 0, 0, 32_768,
