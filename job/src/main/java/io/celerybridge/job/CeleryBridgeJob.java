@@ -138,7 +138,8 @@ public class CeleryBridgeJob {
 
         SingleOutputStreamOperator<Event> events = records
                 .process(new DecodeEvents(new EventDecoder(
-                        config.get(BridgeOptions.EVENTS_ID_POINTER), config.get(BridgeOptions.EVENTS_MAX_PAYLOAD_BYTES))))
+                        config.get(BridgeOptions.EVENTS_ID_POINTER), config.get(BridgeOptions.EVENTS_MAX_PAYLOAD_BYTES),
+                        config.get(BridgeOptions.EVENTS_MAX_NESTING_DEPTH), config.get(BridgeOptions.EVENTS_REQUIRE_ID))))
                 .name("decode").uid("decode");
         parallelism(events, config.get(BridgeOptions.PARALLELISM_DEDUP));
 

@@ -117,6 +117,11 @@ public final class BridgeOptions {
     public static final Option<Integer> EVENTS_MAX_PAYLOAD_BYTES = Option.integer("events.max_payload_bytes", 1 << 20, 2, 64 << 20,
             "Larger payloads go to the DLQ (PAYLOAD_TOO_LARGE).");
 
+    public static final Option<Integer> EVENTS_MAX_NESTING_DEPTH = Option.integer("events.max_nesting_depth", 64, 1, 1000,
+            "Deeper payloads go to the DLQ (NESTING_TOO_DEEP): a worker's JSON decoder recurses per level.");
+    public static final Option<Boolean> EVENTS_REQUIRE_ID = Option.bool("events.require_id", false,
+            "Refuse payloads without an id at events.id_pointer (MISSING_EVENT_ID) instead of using the message key or a payload hash.");
+
     // ---------------------------------------------------------------- dedup
     public static final Option<Integer> DEDUP_CAPACITY = Option.integer("dedup.capacity", 200, 1, 100_000,
             "Idempotency lookups in flight per subtask (the async I/O capacity).");
@@ -161,7 +166,7 @@ public final class BridgeOptions {
             VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
-            EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES,
+            EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID,
             DEDUP_CAPACITY, DEDUP_TIMEOUT, DEDUP_NEAR_CACHE_SIZE,
             CHECKPOINT_INTERVAL, CHECKPOINT_MODE, CHECKPOINT_TIMEOUT,
             RESTART_STRATEGY, RESTART_ATTEMPTS, RESTART_DELAY, RESTART_MAX_DELAY,

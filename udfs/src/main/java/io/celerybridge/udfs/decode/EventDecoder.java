@@ -34,18 +34,43 @@ public final class EventDecoder implements Serializable {
     public static final String DEFAULT_ID_POINTER = "/id";
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-    private static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    public static final int DEFAULT_MAX_NESTING_DEPTH = 64;
 
     private final String idPointer;
     private final int maxPayloadBytes;
+    private final int maxNestingDepth;
+    private final boolean requireId;
+    private transient ObjectMapper strict;
 
     public EventDecoder(String idPointer, int maxPayloadBytes) {
+        this(idPointer, maxPayloadBytes, DEFAULT_MAX_NESTING_DEPTH, false);
+    }
+
+    /**
+     * @param maxNestingDepth deeper payloads are refused (NESTING_TOO_DEEP): a worker's JSON
+     *     decoder recurses per level
+     * @param requireId refuse payloads without an id (MISSING_EVENT_ID) instead of falling back to
+     *     the message key or a hash of the payload
+     */
+    public EventDecoder(String idPointer, int maxPayloadBytes, int maxNestingDepth, boolean requireId) {
         JsonPointer.compile(idPointer); // fail at build time on a bad pointer
         this.idPointer = idPointer;
         this.maxPayloadBytes = maxPayloadBytes;
+        this.maxNestingDepth = maxNestingDepth;
+        this.requireId = requireId;
+    }
+
+    private ObjectMapper strict() {
+        if (strict == null) {
+            strict = JsonMapper.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+                            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                                    .maxNestingDepth(maxNestingDepth).build())
+                            .build())
+                    .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .build();
+        }
+        return strict;
     }
 
     public Event decode(byte[] payload, String messageKey, long publishTime) throws EventDecodingException {
@@ -68,15 +93,60 @@ public final class EventDecoder implements Serializable {
         }
         JsonNode tree;
         try {
-            tree = STRICT.readTree(text);
+            tree = strict().readTree(text);
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            throw new EventDecodingException(Reason.NESTING_TOO_DEEP, "payload is nested deeper than " + maxNestingDepth + " levels");
         } catch (JsonProcessingException e) {
-            throw new EventDecodingException(Reason.MALFORMED_JSON, "payload is not valid JSON: " + e.getOriginalMessage());
+            String m = String.valueOf(e.getOriginalMessage());
+            if (m.startsWith("Duplicate field")) {
+                throw new EventDecodingException(Reason.DUPLICATE_KEY, "payload has a duplicate key: " + m);
+            }
+            if (m.contains("end-of-input")) {
+                throw new EventDecodingException(Reason.TRUNCATED_JSON, "payload ends before its JSON does: " + m);
+            }
+            throw new EventDecodingException(Reason.MALFORMED_JSON, "payload is not valid JSON: " + m);
         }
         if (tree == null || !tree.isObject()) {
             throw new EventDecodingException(Reason.NOT_AN_OBJECT,
                     "payload must be a JSON object, got " + (tree == null ? "nothing" : tree.getNodeType()));
         }
+        checkValues(tree);
         return new Event(eventId(tree, payload, messageKey), text, publishTime);
+    }
+
+    /**
+     * Numbers beyond a double (a worker's json module reads them as infinity) and strings with
+     * unpaired surrogates (a worker cannot store or log them as UTF-8) are refused.
+     */
+    private static void checkValues(JsonNode node) throws EventDecodingException {
+        if (node.isContainerNode()) {
+            for (java.util.Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                java.util.Map.Entry<String, JsonNode> e = it.next();
+                checkText(e.getKey());
+                checkValues(e.getValue());
+            }
+            if (node.isArray()) {
+                for (JsonNode item : node) {
+                    checkValues(item);
+                }
+            }
+        } else if (node.isFloatingPointNumber() && Double.isInfinite(node.doubleValue())) {
+            throw new EventDecodingException(Reason.NUMBER_OUT_OF_RANGE, "a number is beyond the range of a double");
+        } else if (node.isTextual()) {
+            checkText(node.textValue());
+        }
+    }
+
+    private static void checkText(String s) throws EventDecodingException {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new EventDecodingException(Reason.INVALID_UNICODE, "a string holds an unpaired surrogate (\\u"
+                        + Integer.toHexString(c) + ")");
+            }
+        }
     }
 
     private String eventId(JsonNode tree, byte[] payload, String messageKey) throws EventDecodingException {
@@ -87,6 +157,9 @@ public final class EventDecoder implements Serializable {
                         "event id at " + idPointer + " must be a non-empty string or an integer, got " + id.getNodeType());
             }
             return id.asText();
+        }
+        if (requireId) {
+            throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer + " (events.require_id is on)");
         }
         if (messageKey != null && !messageKey.isEmpty()) {
             return messageKey;

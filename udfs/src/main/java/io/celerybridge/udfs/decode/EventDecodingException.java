@@ -13,7 +13,13 @@ public class EventDecodingException extends Exception {
         PAYLOAD_TOO_LARGE,
         INVALID_UTF8,
         MALFORMED_JSON,
+        TRUNCATED_JSON,
+        DUPLICATE_KEY,
+        NESTING_TOO_DEEP,
+        NUMBER_OUT_OF_RANGE,
+        INVALID_UNICODE,
         NOT_AN_OBJECT,
+        MISSING_EVENT_ID,
         INVALID_EVENT_ID
     }
 

@@ -38,9 +38,10 @@ class EventDecoderTest {
         assertReason(new byte[0], Reason.EMPTY_PAYLOAD);
         assertReason(bytes("{\"id\":\"" + "x".repeat(1100) + "\"}"), Reason.PAYLOAD_TOO_LARGE);
         assertReason(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}, Reason.INVALID_UTF8);
-        assertReason(bytes("{\"id\":"), Reason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":"), Reason.TRUNCATED_JSON);
+        assertReason(bytes("{\"id\": nope}"), Reason.MALFORMED_JSON);
         assertReason(bytes("{\"id\":1} {\"id\":2}"), Reason.MALFORMED_JSON);
-        assertReason(bytes("{\"id\":1,\"id\":2}"), Reason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":1,\"id\":2}"), Reason.DUPLICATE_KEY);
         assertReason(bytes("[1,2]"), Reason.NOT_AN_OBJECT);
         assertReason(bytes("\"text\""), Reason.NOT_AN_OBJECT);
         assertReason(bytes("{\"id\":{\"a\":1}}"), Reason.INVALID_EVENT_ID);
@@ -58,5 +59,22 @@ class EventDecoderTest {
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void refusesWhatAWorkerCouldNotSurviveWithASpecificReason() throws Exception {
+        java.util.Map<String, EventDecodingException.Reason> cases = new java.util.LinkedHashMap<>();
+        cases.put("{\"id\": \"a\", \"v\": [1, 2", EventDecodingException.Reason.TRUNCATED_JSON);
+        cases.put("{\"id\": \"a\", \"id\": \"b\"}", EventDecodingException.Reason.DUPLICATE_KEY);
+        cases.put("{\"id\": \"a\", \"v\": " + "[".repeat(70) + "]".repeat(70) + "}", EventDecodingException.Reason.NESTING_TOO_DEEP);
+        cases.put("{\"id\": \"a\", \"v\": 1e400}", EventDecodingException.Reason.NUMBER_OUT_OF_RANGE);
+        cases.put("{\"id\": \"a\", \"v\": \"x\\ud800y\"}", EventDecodingException.Reason.INVALID_UNICODE);
+        cases.put("{\"id\": \"a\", \"\\udc00\": 1}", EventDecodingException.Reason.INVALID_UNICODE);
+        cases.put("{\"v\": 1}", EventDecodingException.Reason.MISSING_EVENT_ID);
+        EventDecoder strict = new EventDecoder("/id", 1 << 20, 64, true);
+        cases.forEach((payload, reason) -> assertThatThrownBy(() -> strict.decode(bytes(payload), "k", 0))
+                .as(payload).isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(reason)));
+        assertThat(strict.decode(bytes("{\"id\": \"a\", \"v\": \"\\ud83d\\ude00 \u05e9\u05dc\u05d5\u05dd \\u0000\", \"n\": 123456789012345678901234567890}"), null, 0)
+                .getId()).as("emoji, RTL, NUL and big integers are fine").isEqualTo("a");
     }
 }

@@ -84,7 +84,14 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         super(converter, context, configuration, states);
         this.options = options;
         this.client = clientProvider.createClient();
-        this.connection = client.connect(CODEC);
+        try {
+            this.connection = client.connect(CODEC);
+        } catch (RuntimeException e) {
+            // A writer that fails here is never closed: its client's threads and buffers would
+            // outlive the attempt, and every restart would add another.
+            client.shutdown();
+            throw e;
+        }
         this.connection.setAutoFlushCommands(false);
         this.commands = connection.async();
         this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
