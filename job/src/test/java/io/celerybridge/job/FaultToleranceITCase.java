@@ -1,0 +1,241 @@
+package io.celerybridge.job;
+
+import io.celerybridge.connectors.testutils.CeleryBackendReader;
+import io.celerybridge.connectors.testutils.TestServers;
+import io.celerybridge.job.config.BridgeConfig;
+
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.test.junit5.InjectMiniCluster;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.pulsar.client.admin.PulsarAdmin;
+import org.apache.pulsar.client.api.Consumer;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
+import org.apache.pulsar.client.api.Schema;
+import org.apache.pulsar.client.api.SubscriptionInitialPosition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * The promise under faults, each over 100,000 events (1% published twice, producer batching on)
+ * through the whole job on a MiniCluster with a real Pulsar and Valkey: a TaskManager lost
+ * mid-stream, Valkey restarted mid-stream (append-only file, fsync always), and stop with a
+ * savepoint then resume at another parallelism. Afterwards the tasks in the Celery queue are
+ * counted by event id: 0 lost, 0 duplicated, 0 dead letters. Writes target/reliability/faults.md.
+ */
+class FaultToleranceITCase {
+
+    private static final int EVENTS = Integer.getInteger("faults.events", 100_000);
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2).build());
+
+    private static final ReliabilityReport REPORT = new ReliabilityReport(
+            "Faults (FaultToleranceITCase): " + EVENTS + " events each, 1% published twice, MiniCluster, real Pulsar and Valkey");
+
+    @TempDir
+    Path tmp;
+
+    /** What the fault does once a third of the events are enqueued; returns the job to await afterwards. */
+    interface Fault {
+        JobClient inject(JobClient job, BridgeConfig config) throws Exception;
+    }
+
+    @AfterAll
+    static void writeReport() throws IOException {
+        REPORT.write("faults.md");
+    }
+
+    @Test
+    void aTaskManagerLostMidStream(@InjectMiniCluster MiniCluster cluster) throws Exception {
+        run("TaskManager lost mid-stream (MiniCluster), restart from checkpoint", TestServers.valkeyUri(), (job, config) -> {
+            cluster.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
+            cluster.startTaskManager();
+            return job;
+        });
+    }
+
+    @Test
+    void valkeyRestartedMidStream() throws Exception {
+        try (LocalValkey valkey = LocalValkey.start(tmp.resolve("valkey"))) {
+            run("Valkey restarted mid-stream (AOF, fsync always)", valkey.uri(), (job, config) -> {
+                valkey.restart();
+                return job;
+            });
+        }
+    }
+
+    @Test
+    void stoppedWithASavepointAndResumedAtAnotherParallelism() throws Exception {
+        run("stop with savepoint, resume at parallelism 1 (from 2)", TestServers.valkeyUri(), (job, config) -> {
+            String savepoint = job.stopWithSavepoint(false, tmp.resolve("savepoints").toUri().toString(),
+                    SavepointFormatType.CANONICAL).get(120, TimeUnit.SECONDS);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            List<String> resumedSets = new ArrayList<>(sets);
+            resumedSets.add("parallelism.default=1");
+            BridgeConfig resumed = TestConfigs.forTestServers(resumedSets.toArray(new String[0]));
+            CeleryBridgeJob.forProduction(resumed).build(env);
+            StreamGraph graph = env.getStreamGraph();
+            graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
+            return env.executeAsync(graph);
+        });
+    }
+
+    private List<String> sets;
+
+    private void run(String scenario, String valkeyUri, Fault fault) throws Exception {
+        String run = UUID.randomUUID().toString();
+        String topic = "persistent://public/default/faults-" + run;
+        String queue = "faults-" + run;
+        try (PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(TestServers.pulsarAdminUrl()).build()) {
+            admin.topics().createPartitionedTopic(topic, 2);
+        }
+        sets = new ArrayList<>(List.of("topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=faults",
+                "channel=" + queue, "valkey.uri=" + valkeyUri, "celery.max_queue_depth=0", "checkpointing.interval=1s",
+                "restart.strategy=fixed-delay", "restart.attempts=50", "restart.delay=1s", "parallelism.default=2"));
+        BridgeConfig config = TestConfigs.forTestServers(sets.toArray(new String[0]));
+
+        try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
+                Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).enableBatching(true)
+                        .batchingMaxPublishDelay(5, TimeUnit.MILLISECONDS).blockIfQueueFull(true).create();
+                Consumer<byte[]> dlq = pulsar.newConsumer(Schema.BYTES).topic(topic + "-dlq").subscriptionName("check")
+                        .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();
+                CeleryBackendReader valkey = new CeleryBackendReader(valkeyUri)) {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            CeleryBridgeJob.forProduction(config).build(env);
+            JobClient job = env.executeAsync("faults-" + run);
+            Thread publisher = new Thread(() -> {
+                for (int i = 0; i < EVENTS; i++) {
+                    byte[] payload = ("{\"id\": \"" + run + "-" + i + "\", \"n\": " + i + "}").getBytes(StandardCharsets.UTF_8);
+                    producer.sendAsync(payload);
+                    if (i % 100 == 0) {
+                        producer.sendAsync(payload); // published twice
+                    }
+                }
+                producer.flushAsync().join();
+            }, "faults-publisher");
+            publisher.start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+                while (QueuedTasks.depth(valkey, queue) < EVENTS / 3) {
+                    if (System.nanoTime() > deadline) {
+                        fail("only " + QueuedTasks.depth(valkey, queue) + " tasks after 180 s, before any fault");
+                    }
+                    Thread.sleep(200);
+                }
+                long atFault = QueuedTasks.depth(valkey, queue);
+                job = fault.inject(job, config);
+                publisher.join(180_000);
+                Map<String, Integer> ids = QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300));
+                long lost = 0;
+                for (int i = 0; i < EVENTS; i++) {
+                    if (!ids.containsKey(run + "-" + i)) {
+                        lost++;
+                    }
+                }
+                long duplicated = ids.values().stream().mapToLong(c -> c - 1).sum();
+                int deadLetters = 0;
+                while (dlq.receive(1, TimeUnit.SECONDS) != null) {
+                    deadLetters++;
+                }
+                long tasks = ids.values().stream().mapToLong(Integer::longValue).sum();
+                REPORT.row(scenario + " (fault at " + atFault + " tasks)", "-", EVENTS, tasks, deadLetters, lost, duplicated);
+                assertThat(lost).as("events lost").isZero();
+                assertThat(duplicated).as("events enqueued twice").isZero();
+                assertThat(deadLetters).as("dead letters").isZero();
+                assertThat(ids).hasSize(EVENTS);
+            } finally {
+                job.cancel().get();
+                QueuedTasks.delete(valkey, queue);
+            }
+        }
+    }
+
+    /** A Valkey server of this test's own, persisting every write to its append-only file, as a real broker would. */
+    static final class LocalValkey implements AutoCloseable {
+        private final Path dir;
+        private final int port;
+        private Process process;
+
+        private LocalValkey(Path dir, int port) {
+            this.dir = dir;
+            this.port = port;
+        }
+
+        static LocalValkey start(Path dir) throws Exception {
+            java.nio.file.Files.createDirectories(dir);
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            LocalValkey v = new LocalValkey(dir, port);
+            v.launch();
+            return v;
+        }
+
+        String uri() {
+            return "redis://127.0.0.1:" + port + "/0";
+        }
+
+        private void launch() throws Exception {
+            try {
+                process = new ProcessBuilder(Arrays.asList("valkey-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                        "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
+                        .redirectErrorStream(true).redirectOutput(dir.resolve("valkey.log").toFile()).start();
+            } catch (IOException e) {
+                fail("this test starts its own valkey-server (with persistence), and none is on the PATH: " + e.getMessage()
+                        + ". Install it with dev/install-packages.sh.");
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (true) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    return;
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline || !process.isAlive()) {
+                        fail("valkey-server did not start on port " + port + "; see " + dir.resolve("valkey.log"));
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
+
+        /** SIGTERM (the server syncs its append-only file and exits), a pause, and up again on the same files. */
+        void restart() throws Exception {
+            process.destroy();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("valkey-server stopped").isTrue();
+            Thread.sleep(3_000);
+            launch();
+        }
+
+        @Override
+        public void close() {
+            if (process != null) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}
