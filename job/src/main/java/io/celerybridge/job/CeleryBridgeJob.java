@@ -116,6 +116,7 @@ public class CeleryBridgeJob {
 
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(BridgeConfig config) {
+        checkValkey(config);
         return new CeleryBridgeJob(pulsarSource(config), sourceParallelism(config), celerySink(config), dlqSink(config),
                 config.get(BridgeOptions.UDF_FANOUT_TOPIC).isEmpty() ? null : fanoutSink(config), config);
     }
@@ -338,7 +339,29 @@ public class CeleryBridgeJob {
 
     /** The Valkey URI, with the password from valkey.password(_file) if one is set. */
     static ValkeyClientProvider valkey(BridgeConfig config) {
+        String ca = config.get(BridgeOptions.VALKEY_TLS_CA_FILE);
         return ValkeyClientProvider.forUri(config.get(BridgeOptions.VALKEY_URI),
-                config.secret(BridgeOptions.VALKEY_PASSWORD, BridgeOptions.VALKEY_PASSWORD_FILE));
+                config.secret(BridgeOptions.VALKEY_PASSWORD, BridgeOptions.VALKEY_PASSWORD_FILE), ca.isEmpty() ? null : ca);
+    }
+
+    /**
+     * Connects once with the configured credentials and TLS settings, so a wrong password, user or
+     * certificate stops the job at start-up with the reason rather than in a restart loop.
+     */
+    static void checkValkey(BridgeConfig config) {
+        io.lettuce.core.RedisClient client = valkey(config).createClient();
+        try (io.lettuce.core.api.StatefulRedisConnection<String, String> c = client.connect()) {
+            c.sync().ping();
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new io.celerybridge.job.config.ConfigException("cannot use Valkey at "
+                    + BridgeConfig.maskUriPassword(config.get(BridgeOptions.VALKEY_URI)) + " (config keys 'valkey.uri', "
+                    + "'valkey.password(_file)', 'valkey.tls_ca_file'): " + root.getClass().getSimpleName() + ": " + root.getMessage());
+        } finally {
+            client.shutdown();
+        }
     }
 }

@@ -25,12 +25,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -81,8 +79,8 @@ class FaultToleranceITCase {
 
     @Test
     void valkeyRestartedMidStream() throws Exception {
-        try (LocalValkey valkey = LocalValkey.start(tmp.resolve("valkey"))) {
-            run("Valkey restarted mid-stream (AOF, fsync always)", valkey.uri(), (job, config) -> {
+        try (LocalValkey valkey = LocalValkey.start(tmp.resolve("valkey"), "--appendonly", "yes", "--appendfsync", "always")) {
+            run("Valkey restarted mid-stream (AOF, fsync always)", "redis://127.0.0.1:" + valkey.port() + "/0", (job, config) -> {
                 valkey.restart();
                 return job;
             });
@@ -171,70 +169,6 @@ class FaultToleranceITCase {
             } finally {
                 job.cancel().get();
                 QueuedTasks.delete(valkey, queue);
-            }
-        }
-    }
-
-    /** A Valkey server of this test's own, persisting every write to its append-only file, as a real broker would. */
-    static final class LocalValkey implements AutoCloseable {
-        private final Path dir;
-        private final int port;
-        private Process process;
-
-        private LocalValkey(Path dir, int port) {
-            this.dir = dir;
-            this.port = port;
-        }
-
-        static LocalValkey start(Path dir) throws Exception {
-            java.nio.file.Files.createDirectories(dir);
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            LocalValkey v = new LocalValkey(dir, port);
-            v.launch();
-            return v;
-        }
-
-        String uri() {
-            return "redis://127.0.0.1:" + port + "/0";
-        }
-
-        private void launch() throws Exception {
-            try {
-                process = new ProcessBuilder(Arrays.asList("valkey-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                        "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
-                        .redirectErrorStream(true).redirectOutput(dir.resolve("valkey.log").toFile()).start();
-            } catch (IOException e) {
-                fail("this test starts its own valkey-server (with persistence), and none is on the PATH: " + e.getMessage()
-                        + ". Install it with dev/install-packages.sh.");
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (true) {
-                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-                    return;
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline || !process.isAlive()) {
-                        fail("valkey-server did not start on port " + port + "; see " + dir.resolve("valkey.log"));
-                    }
-                    Thread.sleep(100);
-                }
-            }
-        }
-
-        /** SIGTERM (the server syncs its append-only file and exits), a pause, and up again on the same files. */
-        void restart() throws Exception {
-            process.destroy();
-            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("valkey-server stopped").isTrue();
-            Thread.sleep(3_000);
-            launch();
-        }
-
-        @Override
-        public void close() {
-            if (process != null) {
-                process.destroyForcibly();
             }
         }
     }

@@ -24,6 +24,14 @@ public interface ValkeyClientProvider extends Serializable {
 
     /** As {@link #forUri(String)}, with a password that replaces any in the URI (null: keep the URI's). */
     static ValkeyClientProvider forUri(String uri, String password) {
+        return forUri(uri, password, null);
+    }
+
+    /**
+     * As above, trusting the CA certificates in {@code tlsCaFile} (PEM) for {@code rediss://}
+     * (null: the JVM's trust store).
+     */
+    static ValkeyClientProvider forUri(String uri, String password, String tlsCaFile) {
         // Parse now so a malformed URI fails at job build time, not on the task managers.
         try {
             RedisURI.create(uri);
@@ -31,7 +39,10 @@ public interface ValkeyClientProvider extends Serializable {
             throw new IllegalArgumentException("not a valid Valkey URI (expected redis://[user[:password]@]host[:port][/db] "
                     + "or rediss://...): " + e.getMessage());
         }
-        return new UriProvider(uri, password);
+        if (tlsCaFile != null && !new java.io.File(tlsCaFile).canRead()) {
+            throw new IllegalArgumentException("cannot read the Valkey TLS CA file " + tlsCaFile);
+        }
+        return new UriProvider(uri, password, tlsCaFile);
     }
 
     /** Holds the URI, which can carry a password: never printed. */
@@ -39,22 +50,36 @@ public interface ValkeyClientProvider extends Serializable {
         private static final long serialVersionUID = 1L;
         private final String uri;
         private final String password;
+        private final String tlsCaFile;
 
-        private UriProvider(String uri, String password) {
+        private UriProvider(String uri, String password, String tlsCaFile) {
             this.uri = uri;
             this.password = password;
+            this.tlsCaFile = tlsCaFile;
         }
 
         @Override
         public RedisClient createClient() {
             RedisURI parsed = RedisURI.create(uri);
             if (password != null) {
+                // With the password given apart, "redis://user@host" names the ACL user (lettuce alone
+                // would read a lone user-info as a password).
+                String userInfo = java.net.URI.create(uri).getRawUserInfo();
+                String user = parsed.getUsername() != null ? parsed.getUsername()
+                        : userInfo != null && !userInfo.contains(":") ? java.net.URLDecoder.decode(userInfo, java.nio.charset.StandardCharsets.UTF_8) : null;
                 RedisURI.Builder b = RedisURI.builder(parsed);
-                parsed = parsed.getUsername() != null
-                        ? b.withAuthentication(parsed.getUsername(), password).build()
+                parsed = user != null
+                        ? b.withAuthentication(user, password).build()
                         : b.withPassword(password.toCharArray()).build();
             }
-            return RedisClient.create(parsed);
+            RedisClient client = RedisClient.create(parsed);
+            if (tlsCaFile != null) {
+                client.setOptions(io.lettuce.core.ClientOptions.builder()
+                        .sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider()
+                                .trustManager(new java.io.File(tlsCaFile)).build())
+                        .build());
+            }
+            return client;
         }
 
         @Override

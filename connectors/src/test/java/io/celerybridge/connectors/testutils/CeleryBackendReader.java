@@ -28,7 +28,12 @@ public final class CeleryBackendReader implements AutoCloseable {
     private final RedisCommands<String, String> redis;
 
     public CeleryBackendReader(String valkeyUri) {
-        this.client = RedisClient.create(valkeyUri);
+        this(RedisClient.create(valkeyUri));
+    }
+
+    /** Over a client of the caller's (TLS, ACL user); closed with this reader. */
+    public CeleryBackendReader(RedisClient client) {
+        this.client = client;
         this.connection = client.connect();
         this.redis = connection.sync();
     }

@@ -84,11 +84,14 @@ public final class BridgeOptions {
 
     // ---------------------------------------------------------------- valkey
     public static final Option<String> VALKEY_URI = Option.nonEmpty("valkey.uri", "redis://127.0.0.1:6379/0",
-            "Celery broker: redis:// or rediss:// (TLS), optional user, db index, ?timeout=. A password here is masked when printed.");
+            "Celery broker: redis:// or rediss:// (TLS), optional user (redis://user@host with valkey.password_file), db index, ?timeout=. A password here is masked when printed.");
     public static final Option<String> VALKEY_PASSWORD = Option.secret("valkey.password",
             "Password (secret); overrides one in the URI. Prefer valkey.password_file or the environment.");
     public static final Option<String> VALKEY_PASSWORD_FILE = Option.string("valkey.password_file", "",
             "File holding the password; used when valkey.password is empty.");
+
+    public static final Option<String> VALKEY_TLS_CA_FILE = Option.string("valkey.tls_ca_file", "",
+            "PEM file of the CA certificates to trust for rediss://; empty = the JVM's trust store.");
 
     // ---------------------------------------------------------------- celery
     public static final Option<String> CELERY_TASK = Option.nonEmpty("celery.task", "celery_bridge.process_event",
@@ -163,7 +166,7 @@ public final class BridgeOptions {
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,
             PULSAR_PARTITION_DISCOVERY_INTERVAL,
-            VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE,
+            VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
             EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID,
