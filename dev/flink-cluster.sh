@@ -29,7 +29,12 @@ resource_params() {
 start_process() {
   local name=$1 main=$2; shift 2
   local params jvm dyn opens
-  params=$(resource_params "$name")
+  params=$(resource_params "$name") || true
+  if [ -z "$params" ]; then
+    "$(java_bin)" -cp "$(cat "$CP_FILE")" org.apache.flink.runtime.util.bash.BashJavaUtils "GET_${name}_RESOURCE_PARAMS" \
+      --configDir "$CONF" 2>&1 | grep -m1 -i "exception" >&2 || true
+    die "Flink rejects the $name memory configuration in $CONF/config.yaml (see the line above)"
+  fi
   jvm=$(echo "$params" | sed -n 1p)
   dyn=$(echo "$params" | sed -n 2p)
   opens=$(grep '^env.java.opts.all:' "$CONF/config.yaml" | cut -d: -f2-)

@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dev/install-packages.sh
 dev/stack.sh up
+# The deployment tests submit to a real multi-process cluster; a fresh one, since a session
+# cluster keeps finished jobs' class loaders (see README, TaskManager memory).
+dev/flink-cluster.sh stop >/dev/null 2>&1 || true
+dev/flink-cluster.sh start
 # shellcheck disable=SC1091
 . .dev/env
 exec mvn -B verify "$@"

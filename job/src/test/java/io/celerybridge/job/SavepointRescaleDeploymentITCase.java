@@ -24,12 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Stop with a savepoint, resume at another parallelism, on the real multi-process cluster:
  * every event must run exactly once.
  *
- * <p>NOT in the default build (profile {@code cluster-deployment}, see job/pom.xml): it passed
- * three runs out of four here; in the fourth, after resuming at parallelism 1, one partition's
- * last producer batch (36 events) was dispatched by the broker (read position past it) but never
- * emitted by the source within 180 s, and still not four minutes later. That is an open bug
- * under investigation, not a flaky assertion: run it with
- * {@code mvn verify -Pcluster-deployment -Dit.test=SavepointRescaleDeploymentITCase}.
+ * <p>After resuming at parallelism 1 the source keeps one reader per partition (2): one reader
+ * over both partitions once left one partition unread here (FLINK-37663, see
+ * PulsarTopicPartitions#oneReaderPerPartition).
  */
 class SavepointRescaleDeploymentITCase {
 
