@@ -47,12 +47,14 @@ class DeadLetterITCase {
         String dlqTopic = topic + "-dlq";
         BridgeConfig settings = TestConfigs.forTestServers(
                 "topic=" + topic, "dlq_topic=" + dlqTopic, "pulsar.subscription=dlq-it", "udf.fanout_topic=" + topic + "-processed",
+                "events.max_nesting_depth=200", // deep enough that the codec's own limit (100) is what refuses the task
                 "udf.schema={\"fields\": {\"amount\": {\"type\": \"number\", \"max\": 100}}}",
                 "udf.routing={\"routes\": {\"good\": {\"task\": \"celery_bridge.process_event\"},"
                         + " \"deep\": {\"task\": \"celery_bridge.process_event\"}}}");
 
         Map<String, byte[]> bad = new LinkedHashMap<>();
-        bad.put("MALFORMED_JSON", "{\"id\": \"x\",".getBytes(StandardCharsets.UTF_8));
+        bad.put("MALFORMED_JSON", "{\"id\": \"x\", nope}".getBytes(StandardCharsets.UTF_8));
+        bad.put("TRUNCATED_JSON", "{\"id\": \"x\",".getBytes(StandardCharsets.UTF_8));
         bad.put("INVALID_UTF8", new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'});
         bad.put("EMPTY_PAYLOAD", new byte[0]);
         bad.put("NOT_AN_OBJECT", "[1, 2, 3]".getBytes(StandardCharsets.UTF_8));
