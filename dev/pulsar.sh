@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts/stops an Apache Pulsar 4.0.7 standalone broker in its own JVM, from Maven Central jars.
-# Usage: dev/pulsar.sh start|stop|status
+# Usage: dev/pulsar.sh start|restart|stop|status   (start wipes the data, restart keeps it)
 #   PULSAR_PORT (default 6650), PULSAR_HTTP_PORT (default 8080)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +26,28 @@ resolve_classpath() {
     || die "could not resolve pulsar-broker; see $STATE_DIR/pulsar-resolve.log"
 }
 
+# launch: starts the broker on the data directory as it is (configuration included).
+launch() {
+  # Same opens and drivers Pulsar's own launcher passes.
+  nohup "$(java_bin)" -Xms256m -Xmx${PULSAR_HEAP:-1g} -XX:MaxDirectMemorySize=1g \
+    ${PULSAR_JVM_OPTS:--XX:TieredStopAtLevel=1} \
+    --add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.util.zip=ALL-UNNAMED \
+    --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/jdk.internal.misc=ALL-UNNAMED \
+    --add-opens java.base/sun.net=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED \
+    -Dio.netty.tryReflectionSetAccessible=true \
+    -Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver \
+    -Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver \
+    -Dlog4j2.configurationFile="$HERE/log4j2.xml" \
+    -Dpulsar.log.dir="$DIR" \
+    -cp "$(cat "$CP_FILE")" org.apache.pulsar.PulsarStandaloneStarter \
+    --config "$conf" --no-functions-worker --no-stream-storage \
+    --metadata-dir "$DIR/metadata" --bookkeeper-dir "$DIR/bookkeeper" \
+    --advertised-address 127.0.0.1 >"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+  wait_until "${PULSAR_START_TIMEOUT:-120}" "pulsar on $PORT (admin $HTTP_PORT)" ready \
+    || { tail -n 30 "$LOG" >&2; die "pulsar did not become ready; see $LOG"; }
+}
+
 case "${1:-}" in
   start)
     if pid=$(alive_pid "$PIDFILE"); then log "pulsar already running on $PORT (pid $pid)"; exit 0; fi
@@ -44,26 +66,17 @@ webServicePort=$HTTP_PORT
 CONF
     # Bookie and metadata ports derive from the broker port, so two stacks can coexist.
     echo "bookiePort=$((PORT + 531))" >>"$conf"
-    # Same opens and drivers Pulsar's own launcher passes.
-    nohup "$(java_bin)" -Xms256m -Xmx${PULSAR_HEAP:-1g} -XX:MaxDirectMemorySize=1g \
-      ${PULSAR_JVM_OPTS:--XX:TieredStopAtLevel=1} \
-      --add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.util.zip=ALL-UNNAMED \
-      --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/jdk.internal.misc=ALL-UNNAMED \
-      --add-opens java.base/sun.net=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED \
-      -Dio.netty.tryReflectionSetAccessible=true \
-      -Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver \
-      -Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver \
-      -Dlog4j2.configurationFile="$HERE/log4j2.xml" \
-      -Dpulsar.log.dir="$DIR" \
-      -cp "$(cat "$CP_FILE")" org.apache.pulsar.PulsarStandaloneStarter \
-      --config "$conf" --no-functions-worker --no-stream-storage \
-      --metadata-dir "$DIR/metadata" --bookkeeper-dir "$DIR/bookkeeper" \
-      --advertised-address 127.0.0.1 >"$LOG" 2>&1 &
-    echo $! >"$PIDFILE"
-    wait_until "${PULSAR_START_TIMEOUT:-120}" "pulsar on $PORT (admin $HTTP_PORT)" ready \
-      || { tail -n 30 "$LOG" >&2; die "pulsar did not become ready; see $LOG"; }
+    launch
+    ;;
+  restart)
+    # A broker restart that keeps its data (topics, cursors, backlog), for fault tests.
+    [ -f "$DIR/standalone.conf" ] || die "no pulsar data in $DIR; use start"
+    conf=$DIR/standalone.conf
+    stop_pid "pulsar:$PORT" "$PIDFILE"
+    resolve_classpath
+    launch
     ;;
   stop) stop_pid "pulsar:$PORT" "$PIDFILE" ;;
   status) if ready; then echo "pulsar up on $PORT (admin $HTTP_PORT)"; else echo "pulsar down on $PORT"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|stop|status" >&2; exit 2 ;;
 esac

@@ -40,8 +40,9 @@ import static org.assertj.core.api.Assertions.fail;
 /**
  * The promise under faults, each over 100,000 events (1% published twice, producer batching on)
  * through the whole job on a MiniCluster with a real Pulsar and Valkey: a TaskManager lost
- * mid-stream, Valkey restarted mid-stream (append-only file, fsync always), and stop with a
- * savepoint then resume at another parallelism. Afterwards the tasks in the Celery queue are
+ * mid-stream, Valkey restarted mid-stream (append-only file, fsync always), the Pulsar broker
+ * restarted mid-stream (a standalone of the test's own, data kept), and stop with a savepoint
+ * then resume at another parallelism. Afterwards the tasks in the Celery queue are
  * counted by event id: 0 lost, 0 duplicated, 0 dead letters. Writes target/reliability/faults.md.
  */
 class FaultToleranceITCase {
@@ -88,6 +89,17 @@ class FaultToleranceITCase {
     }
 
     @Test
+    void pulsarBrokerRestartedMidStream() throws Exception {
+        try (LocalPulsar pulsar = LocalPulsar.start(6760, 8190)) {
+            run("Pulsar broker restarted mid-stream (standalone, data kept)", TestServers.valkeyUri(),
+                    pulsar.serviceUrl(), pulsar.adminUrl(), (job, config) -> {
+                        pulsar.restart();
+                        return job;
+                    });
+        }
+    }
+
+    @Test
     void stoppedWithASavepointAndResumedAtAnotherParallelism() throws Exception {
         run("stop with savepoint, resume at parallelism 1 (from 2)", TestServers.valkeyUri(), (job, config) -> {
             String savepoint = job.stopWithSavepoint(false, tmp.resolve("savepoints").toUri().toString(),
@@ -106,19 +118,25 @@ class FaultToleranceITCase {
     private List<String> sets;
 
     private void run(String scenario, String valkeyUri, Fault fault) throws Exception {
+        run(scenario, valkeyUri, TestServers.pulsarServiceUrl(), TestServers.pulsarAdminUrl(), fault);
+    }
+
+    private void run(String scenario, String valkeyUri, String pulsarUrl, String pulsarAdminUrl, Fault fault) throws Exception {
         String run = UUID.randomUUID().toString();
         String topic = "persistent://public/default/faults-" + run;
         String queue = "faults-" + run;
-        try (PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(TestServers.pulsarAdminUrl()).build()) {
+        try (PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(pulsarAdminUrl).build()) {
             admin.topics().createPartitionedTopic(topic, 2);
         }
-        sets = new ArrayList<>(List.of("topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=faults",
+        sets = new ArrayList<>(List.of("pulsar.service_url=" + pulsarUrl, "pulsar.admin_url=" + pulsarAdminUrl, "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=faults",
                 "channel=" + queue, "valkey.uri=" + valkeyUri, "celery.max_queue_depth=0", "checkpointing.interval=1s",
                 "restart.strategy=fixed-delay", "restart.attempts=50", "restart.delay=1s", "parallelism.default=2"));
         BridgeConfig config = TestConfigs.forTestServers(sets.toArray(new String[0]));
 
-        try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
+        try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(pulsarUrl).build();
+                // No send timeout: through a broker restart the producer waits and resends (repeats are fine).
                 Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).enableBatching(true)
+                        .sendTimeout(0, TimeUnit.SECONDS)
                         .batchingMaxPublishDelay(5, TimeUnit.MILLISECONDS).blockIfQueueFull(true).create();
                 Consumer<byte[]> dlq = pulsar.newConsumer(Schema.BYTES).topic(topic + "-dlq").subscriptionName("check")
                         .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();

@@ -1,0 +1,53 @@
+package io.celerybridge.job;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.fail;
+
+/** A Pulsar standalone of a test's own on fixed ports, started, restarted (data kept) and stopped with dev/pulsar.sh. */
+final class LocalPulsar implements AutoCloseable {
+    private static final Path SCRIPT = Path.of("..", "dev", "pulsar.sh");
+    private final int port;
+    private final int httpPort;
+
+    private LocalPulsar(int port, int httpPort) {
+        this.port = port;
+        this.httpPort = httpPort;
+    }
+
+    static LocalPulsar start(int port, int httpPort) throws Exception {
+        LocalPulsar p = new LocalPulsar(port, httpPort);
+        p.script("start");
+        return p;
+    }
+
+    String serviceUrl() {
+        return "pulsar://127.0.0.1:" + port;
+    }
+
+    String adminUrl() {
+        return "http://127.0.0.1:" + httpPort;
+    }
+
+    void restart() throws Exception {
+        script("restart");
+    }
+
+    @Override
+    public void close() throws Exception {
+        script("stop");
+    }
+
+    private void script(String command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(List.of("bash", SCRIPT.toString(), command)).redirectErrorStream(true);
+        pb.environment().put("PULSAR_PORT", Integer.toString(port));
+        pb.environment().put("PULSAR_HTTP_PORT", Integer.toString(httpPort));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            fail("dev/pulsar.sh " + command + " (port " + port + ") failed:\n" + out);
+        }
+    }
+}
