@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts/stops an Apache Pulsar 4.0.7 standalone broker in its own JVM, from Maven Central jars.
 # Usage: dev/pulsar.sh start|restart|stop|status   (start wipes the data, restart keeps it)
-#   PULSAR_PORT (default 6650), PULSAR_HTTP_PORT (default 8080)
+#   PULSAR_PORT (default 6650), PULSAR_HTTP_PORT (default 8080), PULSAR_EXTRA_CONF (file appended to standalone.conf),
+#   PULSAR_ADMIN_TOKEN (token for the readiness probe when the extra settings turn authentication on)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,9 @@ CP_FILE=$STATE_DIR/pulsar-classpath.txt
 HERE=$DEV_ROOT/dev/pulsar
 
 ready() {
-  port_open "$PORT" && curl -fs -o /dev/null "http://127.0.0.1:$HTTP_PORT/admin/v2/namespaces/public/default"
+  # With authentication on (PULSAR_ADMIN_TOKEN set), the readiness probe presents that token.
+  port_open "$PORT" && curl -fs -o /dev/null ${PULSAR_ADMIN_TOKEN:+-H "Authorization: Bearer $PULSAR_ADMIN_TOKEN"} \
+    "http://127.0.0.1:$HTTP_PORT/admin/v2/namespaces/public/default"
 }
 
 resolve_classpath() {
@@ -66,6 +69,8 @@ webServicePort=$HTTP_PORT
 CONF
     # Bookie and metadata ports derive from the broker port, so two stacks can coexist.
     echo "bookiePort=$((PORT + 531))" >>"$conf"
+    # Extra broker settings (e.g. token authentication for a test), appended as they are.
+    if [ -n "${PULSAR_EXTRA_CONF:-}" ]; then cat "$PULSAR_EXTRA_CONF" >>"$conf"; fi
     launch
     ;;
   restart)

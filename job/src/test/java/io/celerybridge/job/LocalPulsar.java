@@ -11,14 +11,26 @@ final class LocalPulsar implements AutoCloseable {
     private static final Path SCRIPT = Path.of("..", "dev", "pulsar.sh");
     private final int port;
     private final int httpPort;
+    private final Path extraConf;
+    private final String adminToken;
 
-    private LocalPulsar(int port, int httpPort) {
+    private LocalPulsar(int port, int httpPort, Path extraConf, String adminToken) {
         this.port = port;
         this.httpPort = httpPort;
+        this.extraConf = extraConf;
+        this.adminToken = adminToken;
     }
 
     static LocalPulsar start(int port, int httpPort) throws Exception {
-        LocalPulsar p = new LocalPulsar(port, httpPort);
+        return start(port, httpPort, null, null);
+    }
+
+    /**
+     * @param extraConf broker settings appended to standalone.conf (null for none)
+     * @param adminToken the token the readiness probe presents when those settings turn authentication on
+     */
+    static LocalPulsar start(int port, int httpPort, Path extraConf, String adminToken) throws Exception {
+        LocalPulsar p = new LocalPulsar(port, httpPort, extraConf, adminToken);
         p.script("start");
         return p;
     }
@@ -44,6 +56,12 @@ final class LocalPulsar implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(List.of("bash", SCRIPT.toString(), command)).redirectErrorStream(true);
         pb.environment().put("PULSAR_PORT", Integer.toString(port));
         pb.environment().put("PULSAR_HTTP_PORT", Integer.toString(httpPort));
+        if (extraConf != null) {
+            pb.environment().put("PULSAR_EXTRA_CONF", extraConf.toAbsolutePath().toString());
+        }
+        if (adminToken != null) {
+            pb.environment().put("PULSAR_ADMIN_TOKEN", adminToken);
+        }
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {

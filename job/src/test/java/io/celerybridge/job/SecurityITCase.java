@@ -30,10 +30,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Valkey as a production broker would run it: TLS only (certificates generated for the test with
- * openssl), the default user off, and an ACL user with a password read from a file. The job runs
- * against it end to end; a wrong password or an untrusted certificate stops it at start-up with
- * the reason, and the password appears in no message.
+ * The brokers as production would run them. Valkey: TLS only (certificates generated for the
+ * test with openssl), the default user off, and an ACL user with a password read from a file.
+ * Pulsar: a standalone of the test's own with token authentication on (a secret key made at test
+ * time, HS256 tokens), the job's token read from a file. The job runs against each end to end;
+ * missing or wrong credentials stop it at start-up with the reason, and no secret appears in a
+ * message.
  */
 class SecurityITCase {
 
@@ -99,6 +101,76 @@ class SecurityITCase {
                 }
             }
         }
+    }
+
+    @Test
+    void theJobReadsFromAPulsarBrokerWithTokenAuthenticationAndNeedsItsToken() throws Exception {
+        // A secret key made now, and HS256 tokens signed with it: the broker's and the job's.
+        byte[] key = new byte[32];
+        new java.security.SecureRandom().nextBytes(key);
+        Path keyFile = tmp.resolve("pulsar-secret.key");
+        Files.write(keyFile, key);
+        String adminToken = hs256Token("admin", key);
+        String jobToken = hs256Token("celery-bridge", key);
+        Path tokenFile = tmp.resolve("pulsar-token");
+        Files.writeString(tokenFile, jobToken + "\n");
+        Path extra = tmp.resolve("auth.conf");
+        Files.writeString(extra, String.join("\n",
+                "authenticationEnabled=true",
+                "authenticationProviders=org.apache.pulsar.broker.authentication.AuthenticationProviderToken",
+                "tokenSecretKey=file://" + keyFile.toAbsolutePath(),
+                "superUserRoles=admin,celery-bridge",
+                "brokerClientAuthenticationPlugin=org.apache.pulsar.client.impl.auth.AuthenticationToken",
+                "brokerClientAuthenticationParameters=token:" + adminToken, ""));
+        try (LocalPulsar broker = LocalPulsar.start(6770, 8200, extra, adminToken)) {
+            String run = UUID.randomUUID().toString();
+            String topic = "persistent://public/default/token-" + run;
+            String queue = "token-" + run;
+            org.apache.pulsar.client.api.Authentication admin =
+                    org.apache.pulsar.client.api.AuthenticationFactory.token(adminToken);
+            try (PulsarAdmin pulsarAdmin = PulsarAdmin.builder().serviceHttpUrl(broker.adminUrl()).authentication(admin).build()) {
+                pulsarAdmin.topics().createPartitionedTopic(topic, 2);
+            }
+            List<String> common = List.of("pulsar.service_url=" + broker.serviceUrl(), "pulsar.admin_url=" + broker.adminUrl(),
+                    "topic=" + topic, "pulsar.subscription=token", "channel=" + queue);
+
+            assertThatThrownBy(() -> CeleryBridgeJob.forProduction(TestConfigs.forTestServers(common.toArray(new String[0]))))
+                    .as("without a token the broker refuses the job at start-up").hasMessageContaining("401");
+
+            List<String> withToken = new java.util.ArrayList<>(common);
+            withToken.add("pulsar.auth_token_file=" + tokenFile);
+            BridgeConfig config = TestConfigs.forTestServers(withToken.toArray(new String[0]));
+            int n = 1_000;
+            try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(broker.serviceUrl()).authentication(admin).build();
+                    Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).create();
+                    CeleryBackendReader reader = new CeleryBackendReader(TestServers.valkeyUri())) {
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+                CeleryBridgeJob.forProduction(config).build(env);
+                JobClient job = env.executeAsync("token-" + run);
+                try {
+                    for (int i = 0; i < n; i++) {
+                        producer.sendAsync(("{\"id\": \"" + run + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8));
+                    }
+                    producer.flush();
+                    Map<String, Integer> ids = QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120));
+                    assertThat(ids).hasSize(n);
+                    assertThat(ids.values()).containsOnly(1);
+                } finally {
+                    job.cancel().get();
+                    QueuedTasks.delete(reader, queue);
+                }
+            }
+        }
+    }
+
+    /** A JWT as Pulsar's AuthenticationProviderToken checks it: HS256 over the secret key, subject = role. */
+    private static String hs256Token(String subject, byte[] key) throws Exception {
+        java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+        String signed = b64.encodeToString("{\"alg\":\"HS256\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b64.encodeToString(("{\"sub\":\"" + subject + "\"}").getBytes(StandardCharsets.UTF_8));
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return signed + "." + b64.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
     }
 
     /** A CA, and a server certificate for 127.0.0.1 signed by it. */
