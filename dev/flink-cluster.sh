@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts/stops a real multi-process Flink 1.20 session cluster (one JobManager JVM, one
 # TaskManager JVM) from Maven jars (flink-dist is not served here), as Flink's own scripts do.
-# Usage: dev/flink-cluster.sh start|stop|status   (FLINK_REST_PORT, default 8081)
+# Usage: dev/flink-cluster.sh start|stop|status|kill-tm|start-tm   (FLINK_REST_PORT, default 8081)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,6 +12,8 @@ CP_FILE=$STATE_DIR/flink-classpath.txt
 HERE=$DEV_ROOT/dev/flink
 
 ready() { curl -fs "http://127.0.0.1:$REST_PORT/taskmanagers" 2>/dev/null | grep -q '"taskmanagers":\[{'; }
+# A TaskManager registered with free slots (a killed one lingers in the list until it times out).
+tm_alive() { curl -fs "http://127.0.0.1:$REST_PORT/overview" 2>/dev/null | grep -q '"slots-available":[1-9]'; }
 
 resolve_classpath() {
   if [ -s "$CP_FILE" ] && [ "$CP_FILE" -nt "$HERE/pom.xml" ]; then return 0; fi
@@ -65,10 +67,22 @@ CONF
     wait_until 120 "flink cluster (REST http://127.0.0.1:$REST_PORT, 1 TaskManager)" ready \
       || { tail -n 20 "$DIR/JM.out" "$DIR/TM.out" >&2; die "flink cluster did not come up; see $DIR"; }
     ;;
+  kill-tm)
+    # A TaskManager crash, for fault tests: SIGKILL, no cleanup.
+    pid=$(alive_pid "$DIR/TM.pid") || die "no TaskManager running"
+    kill -9 "$pid"; rm -f "$DIR/TM.pid"; log "flink taskmanager killed (pid $pid)"
+    ;;
+  start-tm)
+    # A replacement TaskManager for the running JobManager.
+    alive_pid "$DIR/TM.pid" >/dev/null && die "a TaskManager is already running"
+    start_process TM org.apache.flink.runtime.taskexecutor.TaskManagerRunner
+    wait_until 120 "flink taskmanager (REST http://127.0.0.1:$REST_PORT)" tm_alive \
+      || { tail -n 20 "$DIR/TM.out" >&2; die "the TaskManager did not register; see $DIR"; }
+    ;;
   stop)
     stop_pid "flink taskmanager" "$DIR/TM.pid"
     stop_pid "flink jobmanager" "$DIR/JM.pid"
     ;;
   status) if ready; then echo "flink cluster up (REST $REST_PORT)"; else echo "flink cluster down"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|kill-tm|start-tm" >&2; exit 2 ;;
 esac

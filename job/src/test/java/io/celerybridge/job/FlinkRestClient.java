@@ -31,13 +31,15 @@ final class FlinkRestClient {
     private final String rest = TestServers.flinkRestUrl();
 
     /** Runs the uploaded jar against a topic, configured through --set, optionally from a savepoint. */
-    String runJar(String jarId, String topic, String run, int parallelism, String savepoint) throws Exception {
+    String runJar(String jarId, String topic, String run, int parallelism, String savepoint, String... moreSets) throws Exception {
         ObjectNode body = JSON.createObjectNode();
         ArrayNode args = body.putArray("programArgsList");
-        for (String set : List.of(
+        List<String> sets = new java.util.ArrayList<>(List.of(
                 "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=cluster-it-" + run,
                 "pulsar.service_url=" + TestServers.pulsarServiceUrl(), "pulsar.admin_url=" + TestServers.pulsarAdminUrl(),
-                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s", "parallelism.default=" + parallelism)) {
+                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s", "parallelism.default=" + parallelism));
+        sets.addAll(List.of(moreSets));
+        for (String set : sets) {
             args.add("--set").add(set);
         }
         if (savepoint != null) {
