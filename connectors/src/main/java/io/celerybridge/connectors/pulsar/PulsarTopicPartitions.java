@@ -25,16 +25,6 @@ public final class PulsarTopicPartitions {
 
     private PulsarTopicPartitions() {}
 
-    /** True if any of the topics is not partitioned (or does not exist yet and would be created so). */
-    public static boolean anyNonPartitioned(String adminUrl, List<String> topics) {
-        return anyNonPartitioned(adminUrl, null, topics);
-    }
-
-    /** As above, authenticating with a token (null for none). */
-    public static boolean anyNonPartitioned(String adminUrl, String authToken, List<String> topics) {
-        return partitions(adminUrl, authToken, topics).containsValue(0);
-    }
-
     /**
      * Partitions per topic (full name), 0 for a non-partitioned topic or one that does not exist
      * yet (auto-creation makes it non-partitioned).
