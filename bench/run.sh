@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The benchmark harness, on demand (never in CI). ONE run on this machine measures, REPEATS times
+# each, and prints a table (also bench/results/e2e.md and e2e.png; raw figures in raw.txt):
+#   - the job end to end, submitted as the shaded jar to a fresh multi-process Flink cluster at
+#     parallelism 1 and 2, draining a pre-filled topic (EVENTS events of 1 KB, DUP_SHARE of them
+#     repeats): throughput from the first enqueue to the last, TaskManager CPU, peak heap and RSS;
+#   - publish→enqueue latency (p50/p95/p99) at LAT_RATE events/s offered, parallelism 2;
+#   - the anchors: Python Celery apply_async and kombu Producer.publish in a loop, valkey-benchmark
+#     running the sink's own enqueue script (1 and 100 events per call) and plain pipelined LPUSH,
+#     a plain Pulsar consumer reading the same backlog, and the Celery sink alone.
+# With --soak, also SOAK_SECONDS at half the measured end-to-end rate, sampling the TaskManager's
+# heap (bench/results/soak.csv, charted in soak.png).
+# Usage: bench/run.sh [--soak]
+# PARTS (default "e2e anchors latency") picks what runs, e.g. PARTS=latency for a before/after.
+# Env: EVENTS (500000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (60, the first 20 not counted),
+#      SOAK_SECONDS (600), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
+# It starts servers of its own (Valkey on 6399, Pulsar on 6780/8210, Flink REST on 8091) and stops
+# them at the end; the job's configuration is conf/celery-bridge.yaml with --set overrides.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. dev/lib.sh
+
+SOAK=0
+[ "${1:-}" = "--soak" ] && SOAK=1
+EVENTS=${EVENTS:-500000}
+DUP_SHARE=${DUP_SHARE:-0.05}
+REPEATS=${REPEATS:-3}
+LAT_RATE=${LAT_RATE:-5000}
+LAT_SECONDS=${LAT_SECONDS:-60}
+SOAK_SECONDS=${SOAK_SECONDS:-600}
+SINK_EVENTS=${SINK_EVENTS:-300000}
+PARTS=" ${PARTS:-e2e anchors latency} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
+export VALKEY_PORT=6399 PULSAR_PORT=6780 PULSAR_HTTP_PORT=8210 FLINK_REST_PORT=8091
+URI=redis://127.0.0.1:$VALKEY_PORT/0
+PULSAR=pulsar://127.0.0.1:$PULSAR_PORT
+ADMIN=http://127.0.0.1:$PULSAR_HTTP_PORT
+REST=http://127.0.0.1:$FLINK_REST_PORT
+RESULTS=${BENCH_RESULTS:-bench/results}
+RAW=$RESULTS/raw.txt
+PY=/usr/bin/python3
+mkdir -p "$RESULTS"
+
+dev/install-packages.sh >/dev/null
+$PY -c 'import matplotlib, kombu' 2>/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null; } \
+  || die "the report needs Debian's python3-matplotlib (apt-get install python3-matplotlib)"
+
+cleanup() {
+  trap - INT TERM EXIT
+  dev/flink-cluster.sh stop >/dev/null 2>&1 || true
+  dev/pulsar.sh stop >/dev/null 2>&1 || true
+  dev/valkey.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup INT TERM EXIT
+dev/valkey.sh start
+dev/pulsar.sh start
+
+log "building the job and bench jars"
+mvn -B -q -Pbench -DskipTests package >"$STATE_DIR/bench-build.log" 2>&1 || die "build failed; see $STATE_DIR/bench-build.log"
+JOB_JAR=$(ls job/target/celery-bridge-job-*.jar | grep -v original | head -n1)
+BENCH=("$(java_bin)" --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+  -cp bench/target/celery-bridge-bench.jar)
+# The probe runs beside the job on 2 cores: C1 only, so its own JIT does not compete for minutes.
+PROBE=("$(java_bin)" -XX:TieredStopAtLevel=1 -cp bench/target/celery-bridge-bench.jar)
+flush() { valkey-cli -p "$VALKEY_PORT" flushall >/dev/null; }
+# record LABEL: keeps the RESULT line of stdin in raw.txt under LABEL, and shows it.
+record() { grep '^RESULT' | head -n1 | sed "s/^RESULT [a-z0-9_]*/$1/" | tee -a "$RAW" >&2; }
+
+STAMP=$(date +%s)
+TOPIC_P1=persistent://public/default/bench-$STAMP-p1            # one partition: the source runs at 1
+TOPIC_P2=persistent://public/default/bench-$STAMP-p2            # two partitions: one reader each
+TOPIC_LAT=persistent://public/default/bench-$STAMP-latency
+for t in "$TOPIC_P2" "$TOPIC_LAT"; do
+  curl -fsS -X PUT -H 'Content-Type: application/json' -d 2 "$ADMIN/admin/v2/persistent/public/default/${t##*/}/partitions" \
+    || die "could not create the partitioned topic $t"
+done
+: >"$RAW"
+echo "meta date=$(date -u +%Y-%m-%dT%H:%MZ) cores=$(nproc) events=$EVENTS dup_share=$DUP_SHARE repeats=$REPEATS lat_rate=$LAT_RATE" >>"$RAW"
+
+if part e2e || part anchors; then
+  log "pre-filling two topics with $EVENTS events of 1 KB each ($DUP_SHARE repeats)"
+  for t in "$TOPIC_P1" "$TOPIC_P2"; do
+    "${BENCH[@]}" io.celerybridge.bench.BacklogPublisher --service-url "$PULSAR" --topic "$t" --count "$EVENTS" \
+      --duplicate-share "$DUP_SHARE" --id-prefix "e$STAMP" 2>/dev/null | record pulsar_publish
+  done
+fi
+UNIQUE=$(grep '^pulsar_publish' "$RAW" | head -n1 | grep -oE 'unique=[0-9]+' | cut -d= -f2 || true)
+
+fresh_cluster() { dev/flink-cluster.sh stop >/dev/null 2>&1 || true; dev/flink-cluster.sh start; }
+tm_pid() { cat "$STATE_DIR/flink-cluster-$FLINK_REST_PORT/TM.pid"; }
+upload_jar() {
+  curl -fsS -X POST -F "jarfile=@$JOB_JAR" "$REST/jars/upload" | $PY -c 'import json,sys; print(json.load(sys.stdin)["filename"].rsplit("/",1)[-1])'
+}
+# submit JAR_ID ARGS...: runs the job with conf/celery-bridge.yaml and the --set overrides given.
+submit() {
+  local jar=$1 args; shift
+  args=$(printf '%s\n' --config "$PWD/conf/celery-bridge.yaml" --set "valkey.uri=$URI" --set "pulsar.service_url=$PULSAR" \
+      --set "pulsar.admin_url=$ADMIN" --set celery.max_queue_depth=100000000 "$@" | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))')
+  curl -sS -X POST -H 'Content-Type: application/json' -d "{\"programArgsList\": $args}" "$REST/jars/$jar/run" \
+    | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r.get("jobid") or sys.exit("refused: %s" % str(r)[:2000]))'
+}
+job_running() { curl -fs "$REST/jobs/$1" | grep -q '"state":"RUNNING"' && ! curl -fs "$REST/jobs/$1" | grep -q '"status":"\(CREATED\|SCHEDULED\|DEPLOYING\|INITIALIZING\)"'; }
+cancel() { curl -fsS -X PATCH "$REST/jobs/$1?mode=cancel" >/dev/null || true; }
+
+# e2e P TOPIC RUN: the job drains TOPIC at parallelism P on a fresh cluster.
+e2e() {
+  local p=$1 topic=$2 run=$3 jar job out=$STATE_DIR/bench-watch.out
+  fresh_cluster; flush; jar=$(upload_jar)
+  "${BENCH[@]}" io.celerybridge.bench.EnqueueWatcher --valkey-uri "$URI" --queue bench-e2e --expected "$UNIQUE" \
+    --events "$EVENTS" --rest "$REST" --tm-pid "$(tm_pid)" >"$out" 2>/dev/null &
+  local watcher=$!
+  job=$(submit "$jar" --set "topic=$topic" --set "dlq_topic=$topic-dlq" --set channel=bench-e2e \
+      --set "pulsar.subscription=bench-$run-p$p" --set pulsar.start_position=earliest --set "parallelism.default=$p") \
+    || { kill $watcher; die "the cluster refused the job"; }
+  wait $watcher || { cat "$out" >&2; die "the queue did not fill (job $job at parallelism $p); see $STATE_DIR/flink-cluster-$FLINK_REST_PORT"; }
+  record "e2e_p$p" <"$out"
+  cancel "$job"
+}
+
+vb_script() { # K events per call of the sink's own enqueue script; pipelining P, clients C, calls N
+  local k=$1 P=$2 C=$3 n=$4 keys=(bq bq:3 bq:6 bq:9) args=() calls
+  for ((i = 0; i < k; i++)); do keys+=("bd:__rand_int__" bq); args+=(0 "$ENVELOPE"); done
+  calls=$(valkey-benchmark -p "$VALKEY_PORT" -n "$n" -P "$P" -c "$C" -r 1000000000 -q --csv \
+      EVALSHA "$SHA" $((4 + 2 * k)) "${keys[@]}" 3600 1000000000 1 "${args[@]}" | tail -n1 | cut -d, -f2 | tr -d '"' | cut -d. -f1)
+  echo "RESULT x rate=$((calls * k)) calls=$calls"
+}
+ENVELOPE=$(head -c 1400 /dev/zero | tr '\0' 'x')   # the size of a task envelope for a 1 KB event
+SHA=$(valkey-cli -p "$VALKEY_PORT" script load "$("${BENCH[@]}" io.celerybridge.bench.PrintEnqueueScript)")
+
+for r in $(seq "$REPEATS"); do
+  log "repeat $r of $REPEATS"
+  if part e2e; then
+    e2e 1 "$TOPIC_P1" "$r"
+    e2e 2 "$TOPIC_P2" "$r"
+    dev/flink-cluster.sh stop >/dev/null
+  fi
+  part anchors || continue
+  for t in p1:"$TOPIC_P1" p2:"$TOPIC_P2"; do
+    "${BENCH[@]}" io.celerybridge.bench.PulsarCeiling --service-url "$PULSAR" --topic "${t#*:}" --count "$EVENTS" 2>/dev/null \
+      | record "pulsar_ceiling_${t%%:*}"
+  done
+  for p in 1 2; do
+    flush
+    "${BENCH[@]}" io.celerybridge.bench.SinkThroughputBenchmark --valkey-uri "$URI" --events "$SINK_EVENTS" --parallelism "$p" 2>/dev/null \
+      | record "sink_p$p"
+  done
+  flush; $PY bench/apply_async_loop.py "$URI" 5000 | record apply_async
+  flush; $PY bench/kombu_publish_loop.py "$URI" 5000 | record kombu_publish
+  flush; SHA=$(valkey-cli -p "$VALKEY_PORT" script load "$("${BENCH[@]}" io.celerybridge.bench.PrintEnqueueScript)")
+  vb_script 1 64 4 300000 | record valkey_script_1
+  flush; vb_script 100 2 2 3000 | record valkey_script_100
+  flush; valkey-benchmark -p "$VALKEY_PORT" -n 500000 -P 64 -c 4 -d 1400 -t lpush -q --csv | tail -n1 | cut -d, -f2 | tr -d '"' \
+    | sed 's/^/RESULT x rate=/' | record valkey_lpush
+done
+
+# latency|soak RATE SECONDS WARMUP [CSV]: a fresh job at parallelism 2 reads what is published from now on.
+probe() {
+  local label=$1 rate=$2 seconds=$3 warmup=$4 csv=${5:-} jar job
+  fresh_cluster; flush; jar=$(upload_jar)
+  job=$(submit "$jar" --set "topic=$TOPIC_LAT" --set "dlq_topic=$TOPIC_LAT-dlq" --set channel=bench-latency \
+      --set "pulsar.subscription=$label-$RANDOM" --set pulsar.start_position=latest --set parallelism.default=2 --set cache_ttl=15m) \
+    || die "the cluster refused the job"
+  wait_until 120 "job $job" job_running "$job" || die "job $job did not start"
+  sleep 5 # the readers subscribe after RUNNING
+  "${PROBE[@]}" io.celerybridge.bench.LatencyProbe --service-url "$PULSAR" --topic "$TOPIC_LAT" --valkey-uri "$URI" \
+    --queue bench-latency --rate "$rate" --seconds "$seconds" --warmup "$warmup" --rest "$REST" --tm-pid "$(tm_pid)" \
+    ${csv:+--samples-csv "$csv" --sample-every 5} 2>/dev/null | record "$label"
+  cancel "$job"
+}
+for r in $(seq "$REPEATS"); do
+  part latency || break
+  probe latency "$LAT_RATE" "$LAT_SECONDS" 20
+done
+if [ "$SOAK" = 1 ]; then
+  HALF=$($PY -c "import statistics,re; r=[int(re.search(r' rate=(\d+)', l).group(1)) for l in open('$RAW') if l.startswith('e2e_p2 ')]; print(statistics.median(r)//2)")
+  log "soak: ${SOAK_SECONDS}s at $HALF events/s"
+  probe soak "$HALF" "$SOAK_SECONDS" 60 "$RESULTS/soak.csv"
+fi
+dev/flink-cluster.sh stop >/dev/null
+
+$PY bench/report.py "$RAW" "$RESULTS"

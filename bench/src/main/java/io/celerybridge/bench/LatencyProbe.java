@@ -1,0 +1,166 @@
+package io.celerybridge.bench;
+
+import org.apache.flink.api.java.utils.ParameterTool;
+
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.LMPopArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
+import org.apache.pulsar.client.api.Schema;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Publish→enqueue latency at a fixed offered rate, against a running job: publishes
+ * {@code --rate} events per second for {@code --seconds}, each carrying its publish time, while
+ * popping the Celery queue (BLMPOP, up to 200 at a time) and reading each task's event back. Events
+ * of the first {@code --warmup} seconds are not counted. The queue is drained as it fills, so this
+ * is also the soak: with {@code --samples-csv} the TaskManager's heap and RSS are written there
+ * every {@code --sample-every} seconds.
+ *
+ * <p>Prints {@code RESULT latency offered=R achieved=A p50_ms=.. p95_ms=.. p99_ms=.. max_ms=.. measured=N missing=M ...}.
+ */
+public final class LatencyProbe {
+
+    private static final String BODY = "\"body\": \"";
+    private static final String ID = "\"id\": \"";
+    private static final String TS = "\"ts\": ";
+
+    private LatencyProbe() {}
+
+    public static void main(String[] args) throws Exception {
+        ParameterTool p = ParameterTool.fromArgs(args);
+        int rate = p.getInt("rate", 5_000);
+        int seconds = p.getInt("seconds", 40);
+        int warmup = p.getInt("warmup", 10);
+        String queue = p.getRequired("queue");
+        long total = (long) rate * seconds;
+        long counted = (long) rate * (seconds - warmup);
+        long[] latencyMicros = new long[(int) counted];
+        BenchEvents events = new BenchEvents(p.get("id-prefix", "lat-" + System.currentTimeMillis()), p.getInt("size", 1024), 0);
+
+        RedisClient valkey = RedisClient.create(p.getRequired("valkey-uri"));
+        try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(p.get("service-url", "pulsar://127.0.0.1:6650")).build();
+                Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(p.getRequired("topic"))
+                        .enableBatching(true).batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
+                        .blockIfQueueFull(true).sendTimeout(0, TimeUnit.SECONDS).create();
+                StatefulRedisConnection<String, String> c = valkey.connect();
+                TaskManagerSampler tm = new TaskManagerSampler(p.getRequired("rest"), p.getLong("tm-pid"),
+                        Duration.ofSeconds(p.getInt("sample-every", 1)))) {
+            RedisCommands<String, String> redis = c.sync();
+            long firstCounted = total - counted + 1; // ids are 1-based and published in order
+            Drainer drainer = new Drainer(redis, queue, firstCounted, latencyMicros);
+            Thread drain = new Thread(drainer, "drainer");
+            drain.start();
+
+            double cpu0 = tm.cpuSeconds();
+            double machine0 = TaskManagerSampler.machineBusySeconds();
+            long start = System.nanoTime();
+            for (long i = 0; i < total; i++) {
+                long due = start + i * 1_000_000_000L / rate;
+                long wait;
+                while ((wait = due - System.nanoTime()) > 0) {
+                    LockSupport.parkNanos(wait);
+                }
+                producer.sendAsync(events.next());
+            }
+            producer.flush();
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            double tmCores = (tm.cpuSeconds() - cpu0) / elapsed;
+            double machineCores = (TaskManagerSampler.machineBusySeconds() - machine0) / elapsed;
+
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (drainer.received < total && System.nanoTime() < waitUntil) {
+                Thread.sleep(50);
+            }
+            drainer.stop = true;
+            drain.join();
+            if (p.has("samples-csv")) {
+                tm.writeCsv(Path.of(p.get("samples-csv")));
+            }
+            int n = drainer.measured;
+            long[] sorted = Arrays.copyOf(latencyMicros, n);
+            Arrays.sort(sorted);
+            System.out.printf("RESULT latency offered=%d achieved=%.0f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f measured=%d missing=%d "
+                            + "tm_cpu_cores=%.2f machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f%n",
+                    rate, total / elapsed, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), n == 0 ? Double.NaN : sorted[n - 1] / 1e3,
+                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb());
+        } finally {
+            valkey.shutdown();
+        }
+    }
+
+    private static double pct(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q / 100 * sorted.length) - 1)] / 1e3;
+    }
+
+    /** Pops tasks as they arrive and records now − publish time of each counted event. */
+    private static final class Drainer implements Runnable {
+        private final RedisCommands<String, String> redis;
+        private final String queue;
+        private final long firstCounted;
+        private final long[] latencyMicros;
+        volatile boolean stop;
+        volatile long received;
+        volatile int measured;
+
+        Drainer(RedisCommands<String, String> redis, String queue, long firstCounted, long[] latencyMicros) {
+            this.redis = redis;
+            this.queue = queue;
+            this.firstCounted = firstCounted;
+            this.latencyMicros = latencyMicros;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop) {
+                    // Blocks in the server until tasks arrive: no polling to skew the machine.
+                    KeyValue<String, List<String>> popped = redis.blmpop(0.1, LMPopArgs.Builder.right().count(200), queue);
+                    long now = BenchEvents.epochMicros();
+                    if (popped == null || !popped.hasValue()) {
+                        continue;
+                    }
+                    for (String envelope : popped.getValue()) {
+                        record(envelope, now);
+                    }
+                    received += popped.getValue().size();
+                }
+            } catch (Exception e) {
+                e.printStackTrace();
+                System.exit(2);
+            }
+        }
+
+        /** The id and publish time of the event a process_event task carries: body = base64([[], {"event": {...}}, {...}]). */
+        private void record(String envelope, long now) {
+            // Only the head of the body is decoded: the event's id and ts come first. No JSON
+            // parser here: on 2 cores the probe's own CPU would otherwise skew what it measures.
+            int from = envelope.indexOf(BODY) + BODY.length();
+            String head = new String(Base64.getDecoder().decode(envelope.substring(from, from + 240)), StandardCharsets.US_ASCII);
+            int id = head.indexOf(ID) + ID.length();
+            long seq = Long.parseLong(head.substring(head.lastIndexOf('-', head.indexOf('"', id)) + 1, head.indexOf('"', id)));
+            int ts = head.indexOf(TS) + TS.length();
+            int end = ts;
+            while (Character.isDigit(head.charAt(end))) {
+                end++;
+            }
+            if (seq >= firstCounted && measured < latencyMicros.length) {
+                latencyMicros[measured++] = now - Long.parseLong(head.substring(ts, end));
+            }
+        }
+    }
+}
