@@ -30,7 +30,12 @@ public final class PythonJson {
     private PythonJson() {}
 
     public static byte[] write(JsonNode node) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        return write(node, 256);
+    }
+
+    /** As {@link #write(JsonNode)}, into a buffer of about {@code sizeHint} bytes to begin with. */
+    public static byte[] write(JsonNode node, int sizeHint) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, sizeHint));
         try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
             g.setPrettyPrinter(new Separators());
             g.setCharacterEscapes(ESCAPES);

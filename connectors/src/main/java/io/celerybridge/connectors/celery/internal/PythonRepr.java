@@ -19,7 +19,7 @@ public final class PythonRepr {
 
     /** {@code (a, b)} for a JSON array of positional arguments; {@code (a,)} for one. */
     public static String ofArgs(JsonNode args, int maxChars) {
-        StringBuilder sb = new StringBuilder("(");
+        StringBuilder sb = new StringBuilder(initialCapacity(maxChars)).append('(');
         int i = 0;
         for (JsonNode item : args) {
             if (i++ > 0) {
@@ -38,9 +38,13 @@ public final class PythonRepr {
 
     /** {@code {'k': v}} for a JSON object of keyword arguments. */
     public static String of(JsonNode value, int maxChars) {
-        StringBuilder sb = new StringBuilder();
+        StringBuilder sb = new StringBuilder(initialCapacity(maxChars));
         append(sb, value, maxChars);
         return bound(sb, maxChars);
+    }
+
+    private static int initialCapacity(int maxChars) {
+        return Math.min(maxChars + 2, 256);
     }
 
     private static String bound(StringBuilder sb, int maxChars) {
@@ -63,7 +67,7 @@ public final class PythonRepr {
                 sb.append(v.isFloatingPointNumber() ? floatRepr(v.doubleValue()) : v.asText());
                 break;
             case STRING:
-                appendString(sb, v.textValue());
+                appendString(sb, v.textValue(), maxChars);
                 break;
             case ARRAY:
                 sb.append('[');
@@ -87,7 +91,7 @@ public final class PythonRepr {
                     if (j++ > 0) {
                         sb.append(", ");
                     }
-                    appendString(sb, e.getKey());
+                    appendString(sb, e.getKey(), maxChars);
                     sb.append(": ");
                     append(sb, e.getValue(), maxChars);
                     if (sb.length() > maxChars) {
@@ -110,12 +114,26 @@ public final class PythonRepr {
         return s.replace("E", "e");
     }
 
-    /** Python picks single quotes unless the text holds one and no double quote. */
-    private static void appendString(StringBuilder sb, String s) {
+    /**
+     * Python picks single quotes unless the text holds one and no double quote. Runs of characters
+     * that need no escape are copied whole, and copying stops once the bound is passed: a 1 KB
+     * event was otherwise copied character by character (7 us of the 27 us an envelope took).
+     */
+    private static void appendString(StringBuilder sb, String s, int maxChars) {
         char quote = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
         sb.append(quote);
-        for (int i = 0; i < s.length(); i++) {
+        // Every character writes at least one: past this many the bound is passed anyway.
+        int limit = Math.min(s.length(), Math.max(0, maxChars + 1 - sb.length()) + 1);
+        int run = 0;
+        for (int i = 0; i < limit; i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c != 0x7f && c != quote && c != '\\') {
+                continue;
+            }
+            if (!appendRun(sb, s, run, i, maxChars)) {
+                return;
+            }
+            run = i + 1;
             if (c == quote || c == '\\') {
                 sb.append('\\').append(c);
             } else if (c == '\n') {
@@ -124,12 +142,23 @@ public final class PythonRepr {
                 sb.append("\\r");
             } else if (c == '\t') {
                 sb.append("\\t");
-            } else if (c < 0x20 || c == 0x7f) {
-                sb.append(String.format("\\x%02x", (int) c));
             } else {
-                sb.append(c);
+                sb.append(String.format("\\x%02x", (int) c));
             }
         }
-        sb.append(quote);
+        if (appendRun(sb, s, run, limit, maxChars) && limit == s.length()) {
+            sb.append(quote);
+        }
+    }
+
+    /** Appends s[from, to) but no more than one character past the bound; false if it was cut. */
+    private static boolean appendRun(StringBuilder sb, String s, int from, int to, int maxChars) {
+        int room = maxChars + 1 - sb.length();
+        if (to - from <= room) {
+            sb.append(s, from, to);
+            return true;
+        }
+        sb.append(s, from, from + Math.max(0, room));
+        return false;
     }
 }
