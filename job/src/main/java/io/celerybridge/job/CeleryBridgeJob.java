@@ -243,7 +243,8 @@ public class CeleryBridgeJob {
                 .startPosition(config.get(BridgeOptions.PULSAR_START_POSITION))
                 .authToken(config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE))
                 .tlsAllowInsecure(config.get(BridgeOptions.PULSAR_TLS_ALLOW_INSECURE))
-                .partitionDiscoveryInterval(config.get(BridgeOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL));
+                .partitionDiscoveryInterval(config.get(BridgeOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL))
+                .maxFetchTime(config.get(BridgeOptions.PULSAR_MAX_FETCH_TIME));
         String pattern = config.get(BridgeOptions.PULSAR_TOPIC_PATTERN);
         if (pattern.isEmpty()) {
             b.topics(config.get(BridgeOptions.TOPIC));

@@ -28,13 +28,18 @@ import java.util.Map;
  * }</pre>
  *
  * Defaults: start position {@code subscription}; partition discovery every
- * {@link #DEFAULT_PARTITION_DISCOVERY_INTERVAL}; no authentication; TLS as the URL scheme says
+ * {@link #DEFAULT_PARTITION_DISCOVERY_INTERVAL}; fetches held at most {@link #DEFAULT_MAX_FETCH_TIME}; no authentication; TLS as the URL scheme says
  * ({@code pulsar+ssl://}, {@code https://}).
  */
 @PublicEvolving
 public final class PulsarRecordSourceBuilder {
 
     public static final Duration DEFAULT_PARTITION_DISCOVERY_INTERVAL = Duration.ofSeconds(30);
+    /**
+     * The connector's own default (10 s) lets one fetch wait until 100 messages arrived or the
+     * time ran out, so on a quiet topic an event could sit in the reader for 10 s.
+     */
+    public static final Duration DEFAULT_MAX_FETCH_TIME = Duration.ofMillis(20);
     public static final String TOKEN_AUTH_PLUGIN = "org.apache.pulsar.client.impl.auth.AuthenticationToken";
 
     private String serviceUrl;
@@ -47,6 +52,7 @@ public final class PulsarRecordSourceBuilder {
     private String tlsTrustCertsFile;
     private boolean tlsAllowInsecure;
     private Duration partitionDiscoveryInterval = DEFAULT_PARTITION_DISCOVERY_INTERVAL;
+    private Duration maxFetchTime = DEFAULT_MAX_FETCH_TIME;
 
     public PulsarRecordSourceBuilder serviceUrl(String serviceUrl) {
         this.serviceUrl = serviceUrl;
@@ -101,6 +107,15 @@ public final class PulsarRecordSourceBuilder {
         return this;
     }
 
+    /** Longest one fetch holds the messages it has before handing them on (latency on quiet topics). */
+    public PulsarRecordSourceBuilder maxFetchTime(Duration maxFetchTime) {
+        if (maxFetchTime.isNegative() || maxFetchTime.isZero()) {
+            throw new IllegalArgumentException("Pulsar source: maxFetchTime must be positive, got " + maxFetchTime);
+        }
+        this.maxFetchTime = maxFetchTime;
+        return this;
+    }
+
     public BatchSafePulsarSource<PulsarRecord> build() {
         return build(false);
     }
@@ -123,7 +138,8 @@ public final class PulsarRecordSourceBuilder {
                 .setSubscriptionName(subscription)
                 .setDeserializationSchema(new PulsarRecordDeserializationSchema())
                 .setConfig(PulsarSourceOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL_MS,
-                        partitionDiscoveryInterval.isZero() ? -1L : partitionDiscoveryInterval.toMillis());
+                        partitionDiscoveryInterval.isZero() ? -1L : partitionDiscoveryInterval.toMillis())
+                .setConfig(PulsarSourceOptions.PULSAR_MAX_FETCH_TIME, maxFetchTime.toMillis());
         if (bounded) {
             b.setBoundedStopCursor(org.apache.flink.connector.pulsar.source.enumerator.cursor.StopCursor.latest());
         }

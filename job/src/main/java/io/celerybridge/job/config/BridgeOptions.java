@@ -82,6 +82,10 @@ public final class BridgeOptions {
     public static final Option<Duration> PULSAR_PARTITION_DISCOVERY_INTERVAL = Option.duration(
             "pulsar.partition_discovery_interval", "30s", Duration.ZERO, DAY, "How often new partitions are looked for; 0s turns it off.");
 
+    public static final Option<Duration> PULSAR_MAX_FETCH_TIME = Option.duration("pulsar.max_fetch_time", "20ms", MS, Duration.ofSeconds(10),
+            "Longest the source holds fetched messages before passing them on; the connector's own 10 s "
+                    + "made events on a quiet topic wait up to 10 s.");
+
     // ---------------------------------------------------------------- valkey
     public static final Option<String> VALKEY_URI = Option.nonEmpty("valkey.uri", "redis://127.0.0.1:6379/0",
             "Celery broker: redis:// or rediss:// (TLS), optional user (redis://user@host with valkey.password_file), db index, ?timeout=. A password here is masked when printed.");
@@ -165,7 +169,7 @@ public final class BridgeOptions {
             CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_FOR, UDF_FANOUT_TOPIC,
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,
-            PULSAR_PARTITION_DISCOVERY_INTERVAL,
+            PULSAR_PARTITION_DISCOVERY_INTERVAL, PULSAR_MAX_FETCH_TIME,
             VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
