@@ -12,8 +12,8 @@
 # heap (bench/results/soak.csv, charted in soak.png).
 # Usage: bench/run.sh [--soak]
 # PARTS (default "e2e anchors latency") picks what runs, e.g. PARTS=latency for a before/after.
-# Env: EVENTS (500000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (60, the first 20 not counted),
-#      SOAK_SECONDS (600), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
+# Env: EVENTS (1000000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (130, the first 90 not counted),
+#      SOAK_SECONDS (600), SOAK_RATE (half the median e2e rate of this run), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
 # It starts servers of its own (Valkey on 6399, Pulsar on 6780/8210, Flink REST on 8091) and stops
 # them at the end; the job's configuration is conf/celery-bridge.yaml with --set overrides.
 set -euo pipefail
@@ -22,11 +22,11 @@ cd "$(dirname "$0")/.."
 
 SOAK=0
 [ "${1:-}" = "--soak" ] && SOAK=1
-EVENTS=${EVENTS:-500000}
+EVENTS=${EVENTS:-1000000}
 DUP_SHARE=${DUP_SHARE:-0.05}
 REPEATS=${REPEATS:-3}
 LAT_RATE=${LAT_RATE:-5000}
-LAT_SECONDS=${LAT_SECONDS:-60}
+LAT_SECONDS=${LAT_SECONDS:-130}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 SINK_EVENTS=${SINK_EVENTS:-300000}
 PARTS=" ${PARTS:-e2e anchors latency} "
@@ -164,15 +164,15 @@ probe() {
   sleep 5 # the readers subscribe after RUNNING
   "${PROBE[@]}" io.celerybridge.bench.LatencyProbe --service-url "$PULSAR" --topic "$TOPIC_LAT" --valkey-uri "$URI" \
     --queue bench-latency --rate "$rate" --seconds "$seconds" --warmup "$warmup" --rest "$REST" --tm-pid "$(tm_pid)" \
-    ${csv:+--samples-csv "$csv" --sample-every 5} 2>/dev/null | record "$label"
+    ${csv:+--samples-csv "$csv" --sample-every 5 --live-heap} 2>/dev/null | record "$label"
   cancel "$job"
 }
 for r in $(seq "$REPEATS"); do
   part latency || break
-  probe latency "$LAT_RATE" "$LAT_SECONDS" 20
+  probe latency "$LAT_RATE" "$LAT_SECONDS" 90   # a fresh TaskManager compiles for about a minute
 done
 if [ "$SOAK" = 1 ]; then
-  HALF=$($PY -c "import statistics,re; r=[int(re.search(r' rate=(\d+)', l).group(1)) for l in open('$RAW') if l.startswith('e2e_p2 ')]; print(statistics.median(r)//2)")
+  HALF=${SOAK_RATE:-$($PY -c "import statistics,re; r=[int(re.search(r' rate=(\d+)', l).group(1)) for l in open('$RAW') if l.startswith('e2e_p2 ')]; print(statistics.median(r)//2)")}
   log "soak: ${SOAK_SECONDS}s at $HALF events/s"
   probe soak "$HALF" "$SOAK_SECONDS" 60 "$RESULTS/soak.csv"
 fi

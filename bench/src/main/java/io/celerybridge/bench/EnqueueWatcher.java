@@ -10,8 +10,8 @@ import java.time.Duration;
 
 /**
  * Watches a Celery queue fill while the job drains a pre-filled topic: throughput from the first
- * task enqueued to the last expected one (LLEN polled every 10 ms), and the steady rate from
- * 20% of the tasks to the last (a fresh TaskManager spends its first seconds compiling), the
+ * task enqueued to the last expected one (LLEN polled every 10 ms), and the warm rate from
+ * half of the tasks to the last (a fresh TaskManager spends its first minute or so compiling), the
  * TaskManager's CPU over the whole window, its peak heap and RSS, and then, 3 s later, any task
  * beyond the expected count (a duplicate). Prints {@code RESULT e2e ...}; exits 1 if the queue does not fill in time.
  */
@@ -30,7 +30,7 @@ public final class EnqueueWatcher {
                 TaskManagerSampler tm = new TaskManagerSampler(p.getRequired("rest"), p.getLong("tm-pid"), Duration.ofMillis(500))) {
             RedisCommands<String, String> redis = c.sync();
             long first = 0;
-            long fifth = 0;
+            long half = 0;
             double cpu0 = 0;
             double machine0 = 0;
             long depth;
@@ -40,8 +40,8 @@ public final class EnqueueWatcher {
                     cpu0 = tm.cpuSeconds();
                     machine0 = TaskManagerSampler.machineBusySeconds();
                 }
-                if (fifth == 0 && depth >= expected / 5) {
-                    fifth = System.nanoTime();
+                if (half == 0 && depth >= expected / 2) {
+                    half = System.nanoTime();
                 }
                 if (System.nanoTime() > deadline) {
                     System.out.printf("RESULT e2e error=timeout depth=%d expected=%d%n", depth, expected);
@@ -55,10 +55,10 @@ public final class EnqueueWatcher {
             double machineCores = (TaskManagerSampler.machineBusySeconds() - machine0) / seconds;
             Thread.sleep(3_000);
             long extra = redis.llen(queue) - expected;
-            double steady = (expected - expected / 5) / ((last - fifth) / 1e9) * events / expected;
-            System.out.printf("RESULT e2e events=%d tasks=%d seconds=%.3f rate=%.0f task_rate=%.0f steady_rate=%.0f tm_cpu_cores=%.2f "
+            double warm = (expected - expected / 2) / ((last - half) / 1e9) * events / expected;
+            System.out.printf("RESULT e2e events=%d tasks=%d seconds=%.3f rate=%.0f task_rate=%.0f warm_rate=%.0f tm_cpu_cores=%.2f "
                             + "machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f extra_tasks=%d%n",
-                    events, expected, seconds, events / seconds, expected / seconds, steady, tmCores, machineCores,
+                    events, expected, seconds, events / seconds, expected / seconds, warm, tmCores, machineCores,
                     tm.maxHeapMb(), tm.maxRssMb(), extra);
         } finally {
             client.shutdown();

@@ -26,7 +26,8 @@ import java.util.concurrent.locks.LockSupport;
  * popping the Celery queue (BLMPOP, up to 200 at a time) and reading each task's event back. Events
  * of the first {@code --warmup} seconds are not counted. The queue is drained as it fills, so this
  * is also the soak: with {@code --samples-csv} the TaskManager's heap and RSS are written there
- * every {@code --sample-every} seconds.
+ * every {@code --sample-every} seconds, and with {@code --live-heap} its live heap (after a full
+ * collection) is taken at the end of the warm-up, half-way and at the end.
  *
  * <p>Prints {@code RESULT latency offered=R achieved=A p50_ms=.. p95_ms=.. p99_ms=.. max_ms=.. measured=N missing=M ...}.
  */
@@ -63,6 +64,22 @@ public final class LatencyProbe {
             Thread drain = new Thread(drainer, "drainer");
             drain.start();
 
+            // Soak: the live heap (after a full collection) at the end of the warm-up, half-way and at the end.
+            double[] live = {Double.NaN, Double.NaN, Double.NaN};
+            java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+            if (p.has("live-heap")) {
+                long[] at = {warmup, (warmup + seconds) / 2, seconds - 2};
+                for (int k = 0; k < 3; k++) {
+                    int slot = k;
+                    checks.schedule(() -> {
+                        try {
+                            live[slot] = tm.liveHeapMb();
+                        } catch (Exception e) {
+                            System.err.println("live heap: " + e);
+                        }
+                    }, at[k], TimeUnit.SECONDS);
+                }
+            }
             double cpu0 = tm.cpuSeconds();
             double machine0 = TaskManagerSampler.machineBusySeconds();
             long start = System.nanoTime();
@@ -85,6 +102,8 @@ public final class LatencyProbe {
             }
             drainer.stop = true;
             drain.join();
+            checks.shutdown();
+            checks.awaitTermination(60, TimeUnit.SECONDS);
             if (p.has("samples-csv")) {
                 tm.writeCsv(Path.of(p.get("samples-csv")));
             }
@@ -92,9 +111,10 @@ public final class LatencyProbe {
             long[] sorted = Arrays.copyOf(latencyMicros, n);
             Arrays.sort(sorted);
             System.out.printf("RESULT latency offered=%d achieved=%.0f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f measured=%d missing=%d "
-                            + "tm_cpu_cores=%.2f machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f%n",
+                            + "tm_cpu_cores=%.2f machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f live_heap_start_mb=%.1f "
+                            + "live_heap_mid_mb=%.1f live_heap_end_mb=%.1f%n",
                     rate, total / elapsed, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), n == 0 ? Double.NaN : sorted[n - 1] / 1e3,
-                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb());
+                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb(), live[0], live[1], live[2]);
         } finally {
             valkey.shutdown();
         }

@@ -102,6 +102,30 @@ final class TaskManagerSampler implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
+    /**
+     * The live heap: a full collection (jcmd GC.run), then the used heap jcmd reports. The
+     * floor of heap samples is no leak test under G1, whose old generation holds garbage until
+     * a marking cycle; what survives a full collection is.
+     */
+    double liveHeapMb() throws IOException, InterruptedException {
+        jcmd("GC.run");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(jcmd("GC.heap_info"));
+        if (!m.find()) {
+            throw new IOException("no heap figures from jcmd " + pid + " GC.heap_info");
+        }
+        return Long.parseLong(m.group(2)) / 1024.0;
+    }
+
+    private String jcmd(String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid), command)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("jcmd " + pid + " " + command + " failed: " + out);
+        }
+        return out;
+    }
+
     double maxHeapMb() {
         return snapshot().stream().mapToDouble(Sample::heapMb).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
     }
