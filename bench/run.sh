@@ -99,7 +99,12 @@ submit() {
   curl -sS -X POST -H 'Content-Type: application/json' -d "{\"programArgsList\": $args}" "$REST/jars/$jar/run" \
     | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r.get("jobid") or sys.exit("refused: %s" % str(r)[:2000]))'
 }
-job_running() { curl -fs "$REST/jobs/$1" | grep -q '"state":"RUNNING"' && ! curl -fs "$REST/jobs/$1" | grep -q '"status":"\(CREATED\|SCHEDULED\|DEPLOYING\|INITIALIZING\)"'; }
+# RUNNING with every vertex deployed: one look at the job's status.
+job_running() {
+  local s
+  s=$(curl -fs "$REST/jobs/$1") && [[ $s == *'"state":"RUNNING"'* ]] \
+    && ! grep -q '"status":"\(CREATED\|SCHEDULED\|DEPLOYING\|INITIALIZING\)"' <<<"$s"
+}
 cancel() { curl -fsS -X PATCH "$REST/jobs/$1?mode=cancel" >/dev/null || true; }
 
 # e2e P TOPIC RUN: the job drains TOPIC at parallelism P on a fresh cluster.
@@ -146,7 +151,7 @@ for r in $(seq "$REPEATS"); do
   done
   flush; $PY bench/apply_async_loop.py "$URI" 5000 | record apply_async
   flush; $PY bench/kombu_publish_loop.py "$URI" 5000 | record kombu_publish
-  flush; SHA=$(valkey-cli -p "$VALKEY_PORT" script load "$("${BENCH[@]}" io.celerybridge.bench.PrintEnqueueScript)")
+  flush   # FLUSHALL keeps the script cache: SHA stays loaded
   vb_script 1 64 4 300000 | record valkey_script_1
   flush; vb_script 100 2 2 3000 | record valkey_script_100
   flush; valkey-benchmark -p "$VALKEY_PORT" -n 500000 -P 64 -c 4 -d 1400 -t lpush -q --csv | tail -n1 | cut -d, -f2 | tr -d '"' \
