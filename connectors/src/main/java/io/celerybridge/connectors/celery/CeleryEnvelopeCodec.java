@@ -5,17 +5,15 @@ import io.celerybridge.connectors.celery.internal.PythonRepr;
 
 import org.apache.flink.annotation.PublicEvolving;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.util.RawValue;
 
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -64,7 +62,6 @@ public final class CeleryEnvelopeCodec implements Serializable {
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
-    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final DateTimeFormatter ISO_SECONDS =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx").withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter ISO_MICROS =
@@ -187,68 +184,81 @@ public final class CeleryEnvelopeCodec implements Serializable {
             check(h.getValue() != null, "header '" + h.getKey() + "' has no value");
         }
 
-        ArrayNode body = NODES.arrayNode();
-        body.add(args);
-        body.add(kwargs);
-        ObjectNode embed = body.addObject();
-        if (callbacks == null) {
-            embed.putNull("callbacks");
-        } else {
-            embed.set("callbacks", callbacks);
-        }
-        embed.putNull("errbacks");
-        embed.putNull("chain");
-        embed.putNull("chord");
+        // Streamed, not built as a tree: encoding is most of the job's per-event work.
+        byte[] body = PythonJson.write(task.argsJson().length() + task.kwargsJson().length() + 128, g -> {
+            g.writeStartArray();
+            PythonJson.writeTree(g, args);
+            PythonJson.writeTree(g, kwargs);
+            g.writeStartObject();
+            g.writeFieldName("callbacks");
+            if (callbacks == null) {
+                g.writeNull();
+            } else {
+                PythonJson.writeTree(g, callbacks);
+            }
+            g.writeNullField("errbacks");
+            g.writeNullField("chain");
+            g.writeNullField("chord");
+            g.writeEndObject();
+            g.writeEndArray();
+        });
+        byte[] base64 = Base64.getEncoder().encode(body);
+        String argsrepr = PythonRepr.ofArgs(args, REPR_MAX_CHARS);
+        String kwargsrepr = PythonRepr.of(kwargs, REPR_MAX_CHARS);
 
-        ObjectNode envelope = NODES.objectNode();
-        // Base64 never needs escaping: written raw, not scanned character by character.
-        byte[] json = PythonJson.write(body, task.argsJson().length() + task.kwargsJson().length() + 128);
-        String base64 = Base64.getEncoder().encodeToString(json);
-        envelope.putRawValue("body", new RawValue('"' + base64 + '"'));
-        envelope.put("content-encoding", "utf-8");
-        envelope.put("content-type", "application/json");
+        byte[] envelope = PythonJson.write(base64.length + argsrepr.length() + kwargsrepr.length() + 1024, g -> {
+            g.writeStartObject();
+            g.writeFieldName("body");
+            g.writeRawUTF8String(base64, 0, base64.length); // base64 never needs escaping
+            g.writeStringField("content-encoding", "utf-8");
+            g.writeStringField("content-type", "application/json");
 
-        ObjectNode headers = envelope.putObject("headers");
-        headers.put("lang", "py");
-        headers.put("task", task.name());
-        headers.put("id", task.id());
-        headers.putNull("shadow");
-        putTime(headers, "eta", task.eta());
-        putTime(headers, "expires", task.expires());
-        headers.putNull("group");
-        headers.putNull("group_index");
-        headers.put("retries", 0);
-        ArrayNode timelimit = headers.putArray("timelimit");
-        timelimit.addNull();
-        timelimit.addNull();
-        headers.put("root_id", task.id());
-        headers.putNull("parent_id");
-        headers.put("argsrepr", PythonRepr.ofArgs(args, REPR_MAX_CHARS));
-        headers.put("kwargsrepr", PythonRepr.of(kwargs, REPR_MAX_CHARS));
-        headers.put("origin", origin);
-        headers.put("ignore_result", task.ignoreResult());
-        for (Map.Entry<String, String> h : task.headers().entrySet()) {
-            headers.put(h.getKey(), h.getValue());
-        }
+            g.writeObjectFieldStart("headers");
+            g.writeStringField("lang", "py");
+            g.writeStringField("task", task.name());
+            g.writeStringField("id", task.id());
+            g.writeNullField("shadow");
+            writeTime(g, "eta", task.eta());
+            writeTime(g, "expires", task.expires());
+            g.writeNullField("group");
+            g.writeNullField("group_index");
+            g.writeNumberField("retries", 0);
+            g.writeArrayFieldStart("timelimit");
+            g.writeNull();
+            g.writeNull();
+            g.writeEndArray();
+            g.writeStringField("root_id", task.id());
+            g.writeNullField("parent_id");
+            g.writeStringField("argsrepr", argsrepr);
+            g.writeStringField("kwargsrepr", kwargsrepr);
+            g.writeStringField("origin", origin);
+            g.writeBooleanField("ignore_result", task.ignoreResult());
+            for (Map.Entry<String, String> h : task.headers().entrySet()) {
+                g.writeStringField(h.getKey(), h.getValue());
+            }
+            g.writeEndObject();
 
-        ObjectNode properties = envelope.putObject("properties");
-        properties.put("correlation_id", task.id());
-        properties.put("reply_to", "");
-        properties.put("delivery_mode", 2);
-        if (task.expires() != null) {
-            // kombu sends the time left, in milliseconds, as a string.
-            long ms = Math.max(0, Duration.between(now, task.expires()).toMillis());
-            properties.put("expiration", Long.toString(ms));
-        }
-        ObjectNode deliveryInfo = properties.putObject("delivery_info");
-        deliveryInfo.put("exchange", "");
-        deliveryInfo.put("routing_key", task.queue());
-        properties.put("priority", task.priority());
-        properties.put("body_encoding", "base64");
-        // Derived from the task id so a re-encoded task produces the very same delivery tag.
-        properties.put("delivery_tag", CeleryTaskIds.forKey("delivery:" + task.id()));
-
-        return new String(PythonJson.write(envelope, base64.length() + 2 * REPR_MAX_CHARS + 1024), StandardCharsets.US_ASCII);
+            g.writeObjectFieldStart("properties");
+            g.writeStringField("correlation_id", task.id());
+            g.writeStringField("reply_to", "");
+            g.writeNumberField("delivery_mode", 2);
+            if (task.expires() != null) {
+                // kombu sends the time left, in milliseconds, as a string.
+                long ms = Math.max(0, Duration.between(now, task.expires()).toMillis());
+                g.writeStringField("expiration", Long.toString(ms));
+            }
+            g.writeObjectFieldStart("delivery_info");
+            g.writeStringField("exchange", "");
+            g.writeStringField("routing_key", task.queue());
+            g.writeEndObject();
+            g.writeNumberField("priority", task.priority());
+            g.writeStringField("body_encoding", "base64");
+            // Derived from the task id so a re-encoded task produces the very same delivery tag.
+            g.writeStringField("delivery_tag", CeleryTaskIds.forKey("delivery:" + task.id()));
+            g.writeEndObject();
+            g.writeEndObject();
+        });
+        return new String(envelope, StandardCharsets.US_ASCII);
     }
 
     private static void check(boolean ok, String reason) throws CeleryEncodingException {
@@ -272,12 +282,12 @@ public final class CeleryEnvelopeCodec implements Serializable {
         return s.length() <= 64 ? s : s.substring(0, 61) + "...";
     }
 
-    private static void putTime(ObjectNode headers, String field, Instant t) {
+    private static void writeTime(JsonGenerator g, String field, Instant t) throws IOException {
         if (t == null) {
-            headers.putNull(field);
+            g.writeNullField(field);
         } else {
             // Python's isoformat(): microseconds only when non-zero, offset as +00:00.
-            headers.put(field, (t.getNano() == 0 ? ISO_SECONDS : ISO_MICROS).format(t));
+            g.writeStringField(field, (t.getNano() == 0 ? ISO_SECONDS : ISO_MICROS).format(t));
         }
     }
 

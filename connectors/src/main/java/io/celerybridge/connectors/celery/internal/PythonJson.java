@@ -2,17 +2,18 @@ package io.celerybridge.connectors.celery.internal;
 
 import org.apache.flink.annotation.Internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.PrettyPrinter;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * Writes JSON byte for byte as Python's {@code json.dumps} does with its defaults, which is what
@@ -24,8 +25,10 @@ import java.io.IOException;
 public final class PythonJson {
 
     // Non-ASCII goes through PythonEscapes, not ESCAPE_NON_ASCII (which writes uppercase hex).
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
+    private static final JsonFactory FACTORY = new JsonFactory();
     private static final PythonEscapes ESCAPES = new PythonEscapes();
+    // Stateless, so one serves every generator (Jackson would otherwise copy it per call).
+    private static final Separators SEPARATORS = new Separators();
 
     private PythonJson() {}
 
@@ -35,15 +38,87 @@ public final class PythonJson {
 
     /** As {@link #write(JsonNode)}, into a buffer of about {@code sizeHint} bytes to begin with. */
     public static byte[] write(JsonNode node, int sizeHint) {
+        return write(sizeHint, g -> writeTree(g, node));
+    }
+
+    /** What {@code content} writes to a generator set up as {@code json.dumps} writes. */
+    public static byte[] write(int sizeHint, Content content) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, sizeHint));
-        try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
-            g.setPrettyPrinter(new Separators());
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.setPrettyPrinter(SEPARATORS);
             g.setCharacterEscapes(ESCAPES);
-            MAPPER.writeTree(g, node);
+            content.writeTo(g);
         } catch (IOException e) {
-            throw new IllegalStateException("writing a JSON tree to memory cannot fail", e);
+            throw new IllegalStateException("writing JSON to memory cannot fail", e);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Writes a parsed tree as Jackson's own node serializers would, without the serializer
+     * provider an ObjectMapper sets up per call (a visible share of writing small trees).
+     */
+    public static void writeTree(JsonGenerator g, JsonNode node) throws IOException {
+        switch (node.getNodeType()) {
+            case OBJECT:
+                g.writeStartObject();
+                for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> field = it.next();
+                    g.writeFieldName(field.getKey());
+                    writeTree(g, field.getValue());
+                }
+                g.writeEndObject();
+                break;
+            case ARRAY:
+                g.writeStartArray();
+                for (JsonNode item : node) {
+                    writeTree(g, item);
+                }
+                g.writeEndArray();
+                break;
+            case STRING:
+                g.writeString(node.textValue());
+                break;
+            case NUMBER:
+                writeNumber(g, node);
+                break;
+            case BOOLEAN:
+                g.writeBoolean(node.booleanValue());
+                break;
+            case NULL:
+                g.writeNull();
+                break;
+            default:
+                throw new IllegalArgumentException("not a JSON value parsed from text: " + node.getNodeType());
+        }
+    }
+
+    private static void writeNumber(JsonGenerator g, JsonNode node) throws IOException {
+        switch (node.numberType()) {
+            case INT:
+                g.writeNumber(node.intValue());
+                break;
+            case LONG:
+                g.writeNumber(node.longValue());
+                break;
+            case BIG_INTEGER:
+                g.writeNumber(node.bigIntegerValue());
+                break;
+            case FLOAT:
+                g.writeNumber(node.floatValue());
+                break;
+            case DOUBLE:
+                g.writeNumber(node.doubleValue());
+                break;
+            default:
+                g.writeNumber(node.decimalValue());
+        }
+    }
+
+    /** Writes one JSON document. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(JsonGenerator g) throws IOException;
     }
 
     /** Python's {@code json.dumps} separators, no indentation. */
