@@ -258,7 +258,9 @@ public final class CeleryEnvelopeCodec implements Serializable {
             g.writeEndObject();
             g.writeEndObject();
         });
-        return new String(envelope, StandardCharsets.US_ASCII);
+        // ASCII by construction (every non-ASCII char is escaped); Latin-1 decodes it by plain copy,
+        // where US-ASCII scans every byte first (8% of the task thread in a profile).
+        return new String(envelope, StandardCharsets.ISO_8859_1);
     }
 
     private static void check(boolean ok, String reason) throws CeleryEncodingException {

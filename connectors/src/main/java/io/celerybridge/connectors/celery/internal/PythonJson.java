@@ -123,6 +123,10 @@ public final class PythonJson {
 
     /** Python's {@code json.dumps} separators, no indentation. */
     private static final class Separators implements PrettyPrinter {
+        // Pre-encoded: the generator copies their bytes instead of re-encoding a String each time.
+        private static final SerializableString ITEM = new SerializedString(", ");
+        private static final SerializableString KEY_VALUE = new SerializedString(": ");
+
         @Override
         public void writeRootValueSeparator(JsonGenerator g) throws IOException {
             g.writeRaw(' ');
@@ -140,12 +144,12 @@ public final class PythonJson {
 
         @Override
         public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(", ");
+            g.writeRaw(ITEM);
         }
 
         @Override
         public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(": ");
+            g.writeRaw(KEY_VALUE);
         }
 
         @Override
@@ -160,7 +164,7 @@ public final class PythonJson {
 
         @Override
         public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(", ");
+            g.writeRaw(ITEM);
         }
 
         @Override
