@@ -9,6 +9,7 @@ import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 
@@ -17,6 +18,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -38,6 +42,8 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @FunctionalInterface
     public interface KeyFunction<T> extends Function<T, String>, Serializable {}
 
+    static final int FLUSH_EVERY = 32;
+
     private final ValkeyClientProvider clientProvider;
     private final KeyFunction<T> keyFunction;
     private final int nearCacheSize;
@@ -46,6 +52,8 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     private transient StatefulRedisConnection<String, String> connection;
     private transient volatile RedisAsyncCommands<String, String> commands;
     private transient long lastConnectAttemptNanos;
+    private transient AtomicInteger unflushed;
+    private transient ScheduledFuture<?> flusher;
     private transient Map<String, Boolean> nearCache;
     private transient Counter duplicatesDropped;
     private transient Counter nearCacheHits;
@@ -65,7 +73,9 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @Override
     public void open(Configuration parameters) {
         client = clientProvider.createClient();
+        unflushed = new AtomicInteger();
         tryConnect();
+        flusher = client.getResources().eventExecutorGroup().scheduleAtFixedRate(this::flush, 1, 1, TimeUnit.MILLISECONDS);
         nearCache = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -92,7 +102,11 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
-        commands.exists(key).whenComplete((n, error) -> {
+        RedisFuture<Long> exists = commands.exists(key);
+        if (unflushed.incrementAndGet() >= FLUSH_EVERY) {
+            flush();
+        }
+        exists.whenComplete((n, error) -> {
             if (error != null) {
                 lookupErrors.inc();
                 result.completeExceptionally(error instanceof Exception ? (Exception) error : new RuntimeException(error));
@@ -106,6 +120,12 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
                 }
             }
         });
+    }
+
+    private void flush() {
+        if (commands != null && unflushed.getAndSet(0) > 0) {
+            connection.flushCommands();
+        }
     }
 
     /**
@@ -124,6 +144,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         lastConnectAttemptNanos = now;
         try {
             connection = client.connect();
+            connection.setAutoFlushCommands(false);
             commands = connection.async();
             return true;
         } catch (io.lettuce.core.RedisConnectionException e) {
@@ -144,6 +165,9 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
 
     @Override
     public void close() {
+        if (flusher != null) {
+            flusher.cancel(false);
+        }
         if (connection != null) {
             connection.close();
         }
