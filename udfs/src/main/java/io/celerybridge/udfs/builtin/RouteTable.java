@@ -59,6 +59,19 @@ final class RouteTable {
         }
     }
 
+    /** Whether routing or mapping looks into the payload (else every event maps the same way). */
+    boolean readsPayload() {
+        if (!typePointerText.isEmpty()) {
+            return true;
+        }
+        for (Route r : routes.values()) {
+            if (r.etaPointer != null || r.args.stream().anyMatch(p -> !p.isEmpty()) || r.kwargs.values().stream().anyMatch(p -> !p.isEmpty())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** @return the route, or null with {@link #noRouteDetail} explaining */
     Route route(JsonNode payload) {
         if (typePointerText.isEmpty()) {

@@ -52,6 +52,8 @@ public class RoutingUdf implements BatchUdf {
 
     private transient PayloadSchema schema;
     private transient RouteTable routes;
+    // With no schema and payload-blind routes the payload is passed on as text, never parsed here.
+    private transient boolean readsPayload;
     private transient Clock clock;
 
     /**
@@ -100,6 +102,7 @@ public class RoutingUdf implements BatchUdf {
         this.clock = clock;
         this.schema = new PayloadSchema(tree(schemaJson, "udf.schema"), "udf.schema");
         this.routes = new RouteTable(tree(routingJson, "udf.routing"), "udf.routing", defaultTask, defaultQueue);
+        this.readsPayload = !schema.isEmpty() || routes.readsPayload();
     }
 
     private static JsonNode tree(String json, String path) {
@@ -131,6 +134,10 @@ public class RoutingUdf implements BatchUdf {
         java.util.Map<String, String> members = new java.util.LinkedHashMap<>();
         for (int i = 0; i < events.size(); i++) {
             Event e = events.get(i);
+            if (schema.isEmpty()) {
+                members.putIfAbsent(e.getId(), e.getPayloadJson());
+                continue;
+            }
             try {
                 String violation = schema.violation(JSON.readTree(e.getPayloadJson()));
                 if (violation != null) {
@@ -156,9 +163,11 @@ public class RoutingUdf implements BatchUdf {
     }
 
     UdfResult process(Event event) {
-        JsonNode payload;
+        JsonNode payload = null;
         try {
-            payload = JSON.readTree(event.getPayloadJson());
+            if (readsPayload) {
+                payload = JSON.readTree(event.getPayloadJson());
+            }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // The decode stage admits only JSON objects; this is a payload changed on the way.
             return UdfResult.fail(SCHEMA_VIOLATION, "payload is not JSON: " + e.getOriginalMessage());

@@ -95,6 +95,17 @@ class RoutingUdfTest {
     }
 
     @Test
+    void payloadBlindRoutesPassThePayloadTextOnUnparsed() {
+        // The decode stage validated it and the codec parses the kwargs anyway: a third parse here was pure cost.
+        String text = "{\"a\":1,  \"b\" : [ ]}";
+        CeleryTask t = RoutingUdf.allTo("celery_bridge.process_event", "celery").process(new Event("e", text, 0L)).tasks().get(0);
+        assertThat(t.kwargsJson()).isEqualTo("{\"event\": " + text + "}");
+        UdfResult typed = new RoutingUdf("", "{\"routes\": {\"*\": {\"task\": \"t.x\"}}}", "d", "celery")
+                .process(new Event("e", "not json", 0L));
+        assertThat(typed.reason()).as("routes by type read the payload").isEqualTo(RoutingUdf.SCHEMA_VIOLATION);
+    }
+
+    @Test
     void perBatchModeMakesOneTaskOfTheValidEventsOfABatch() {
         RoutingUdf u = new RoutingUdf("{\"required\": [\"n\"]}", "", "d", "celery", "celery_bridge.process_batch");
         java.util.List<UdfResult> r = u.process(java.util.List.of(new Event("a", "{\"n\": 1}", 0L),
