@@ -34,12 +34,21 @@ class EventDecoderTest {
     }
 
     @Test
+    void aReplacementCharacterEncodedProperlyIsText() throws Exception {
+        // The lenient decoder's marker for malformed input is also a legal character.
+        assertThat(decode("{\"id\":\"a\",\"t\":\"\uFFFD\"}", null).getPayloadJson()).isEqualTo("{\"id\":\"a\",\"t\":\"\uFFFD\"}");
+    }
+
+    @Test
     void rejectsWithSpecificReasons() {
         assertReason(new byte[0], Reason.EMPTY_PAYLOAD);
         assertReason(bytes("{\"id\":\"" + "x".repeat(1100) + "\"}"), Reason.PAYLOAD_TOO_LARGE);
         assertReason(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}, Reason.INVALID_UTF8);
+        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'}, Reason.INVALID_UTF8);
+        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}, Reason.INVALID_UTF8);
         assertReason(bytes("{\"id\":"), Reason.TRUNCATED_JSON);
         assertReason(bytes("{\"id\": nope}"), Reason.MALFORMED_JSON);
+        assertReason(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}, Reason.MALFORMED_JSON);
         assertReason(bytes("{\"id\":1} {\"id\":2}"), Reason.MALFORMED_JSON);
         assertReason(bytes("{\"id\":1,\"id\":2}"), Reason.DUPLICATE_KEY);
         assertReason(bytes("[1,2]"), Reason.NOT_AN_OBJECT);
