@@ -25,7 +25,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +34,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * The promise under faults, each over 100,000 events (1% published twice, producer batching on)
@@ -144,44 +142,19 @@ class FaultToleranceITCase {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
             CeleryBridgeJob.forProduction(config).build(env);
             JobClient job = env.executeAsync("faults-" + run);
-            Thread publisher = new Thread(() -> {
-                for (int i = 0; i < EVENTS; i++) {
-                    byte[] payload = ("{\"id\": \"" + run + "-" + i + "\", \"n\": " + i + "}").getBytes(StandardCharsets.UTF_8);
-                    producer.sendAsync(payload);
-                    if (i % 100 == 0) {
-                        producer.sendAsync(payload); // published twice
-                    }
-                }
-                producer.flushAsync().join();
-            }, "faults-publisher");
-            publisher.start();
+            Thread publisher = TestEvents.publishInBackground(producer, run, EVENTS, 100);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-                while (QueuedTasks.depth(valkey, queue) < EVENTS / 3) {
-                    if (System.nanoTime() > deadline) {
-                        fail("only " + QueuedTasks.depth(valkey, queue) + " tasks after 180 s, before any fault");
-                    }
-                    Thread.sleep(200);
-                }
-                long atFault = QueuedTasks.depth(valkey, queue);
+                long atFault = QueuedTasks.awaitDepth(valkey, queue, EVENTS / 3, Duration.ofSeconds(180), "before any fault");
                 job = fault.inject(job, config);
                 publisher.join(180_000);
                 Map<String, Integer> ids = QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300));
-                long lost = 0;
-                for (int i = 0; i < EVENTS; i++) {
-                    if (!ids.containsKey(run + "-" + i)) {
-                        lost++;
-                    }
-                }
-                long duplicated = ids.values().stream().mapToLong(c -> c - 1).sum();
+                QueuedTasks.Tally tally = QueuedTasks.tally(ids, run, EVENTS);
                 int deadLetters = 0;
                 while (dlq.receive(1, TimeUnit.SECONDS) != null) {
                     deadLetters++;
                 }
-                long tasks = ids.values().stream().mapToLong(Integer::longValue).sum();
-                REPORT.row(scenario + " (fault at " + atFault + " tasks)", "-", EVENTS, tasks, deadLetters, lost, duplicated);
-                assertThat(lost).as("events lost").isZero();
-                assertThat(duplicated).as("events enqueued twice").isZero();
+                REPORT.row(scenario + " (fault at " + atFault + " tasks)", "-", EVENTS, tally.tasks(), deadLetters, tally.lost(), tally.duplicated());
+                tally.assertExactlyOnce();
                 assertThat(deadLetters).as("dead letters").isZero();
                 assertThat(ids).hasSize(EVENTS);
             } finally {

@@ -17,8 +17,8 @@ import org.apache.pulsar.client.api.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -58,18 +58,8 @@ class NoWorkerBackpressureITCase {
             CeleryBridgeJob.forProduction(config).build(env);
             JobClient job = env.executeAsync("noworker-" + run);
             try {
-                for (int i = 0; i < EVENTS; i++) {
-                    producer.sendAsync(("{\"id\": \"" + run + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8));
-                }
-                producer.flush();
-
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (QueuedTasks.depth(valkey, queue) < MAX_DEPTH) {
-                    if (System.nanoTime() > deadline) {
-                        fail("the queue did not fill to " + MAX_DEPTH + " within 60 s: " + QueuedTasks.depth(valkey, queue));
-                    }
-                    Thread.sleep(200);
-                }
+                TestEvents.publish(producer, run, EVENTS, 0);
+                QueuedTasks.awaitDepth(valkey, queue, MAX_DEPTH, Duration.ofSeconds(60), "short of celery.max_queue_depth");
                 long peak = 0;
                 for (int i = 0; i < 25; i++) { // 5 s at the limit
                     peak = Math.max(peak, QueuedTasks.depth(valkey, queue));
@@ -80,10 +70,10 @@ class NoWorkerBackpressureITCase {
                 assertThat(job.getJobStatus().get()).as("backpressure, not failure").isEqualTo(JobStatus.RUNNING);
 
                 worker = startWorker(queue);
-                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(900);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(900);
                 List<String> taskIds = new java.util.ArrayList<>();
                 for (int i = 0; i < EVENTS; i++) {
-                    taskIds.add(CeleryTaskIds.forKey(run + "-" + i));
+                    taskIds.add(CeleryTaskIds.forKey(TestEvents.id(run, i)));
                 }
                 long[] counts;
                 do {

@@ -11,6 +11,9 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
 /** Reads what the job enqueued into a Celery queue no worker consumes: event ids per task. */
 final class QueuedTasks {
 
@@ -24,6 +27,41 @@ final class QueuedTasks {
             depth += valkey.redis().llen(l);
         }
         return depth;
+    }
+
+    /**
+     * Waits until {@code queue} holds at least {@code n} tasks and returns the depth then; fails
+     * naming {@code when} (say "before the crash") if it does not within {@code timeout}.
+     */
+    static long awaitDepth(CeleryBackendReader valkey, String queue, long n, Duration timeout, String when) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long depth;
+        while ((depth = depth(valkey, queue)) < n) {
+            if (System.nanoTime() > deadline) {
+                fail("only " + depth + " tasks in " + queue + " after " + timeout.toSeconds() + " s, " + when);
+            }
+            Thread.sleep(200);
+        }
+        return depth;
+    }
+
+    /** What {@link #await} found for the events of {@link TestEvents#publish}: tasks, events missing, events enqueued twice or more. */
+    record Tally(long tasks, long lost, long duplicated) {
+        void assertExactlyOnce() {
+            assertThat(lost).as("events lost").isZero();
+            assertThat(duplicated).as("events enqueued twice").isZero();
+        }
+    }
+
+    static Tally tally(Map<String, Integer> ids, String run, int n) {
+        long lost = 0;
+        for (int i = 0; i < n; i++) {
+            if (!ids.containsKey(TestEvents.id(run, i))) {
+                lost++;
+            }
+        }
+        return new Tally(ids.values().stream().mapToLong(Integer::longValue).sum(), lost,
+                ids.values().stream().mapToLong(c -> c - 1).sum());
     }
 
     /**

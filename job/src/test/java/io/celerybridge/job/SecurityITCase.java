@@ -23,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -89,13 +88,8 @@ class SecurityITCase {
                 CeleryBridgeJob.forProduction(config).build(env);
                 JobClient job = env.executeAsync("secure-" + run);
                 try {
-                    for (int i = 0; i < n; i++) {
-                        producer.sendAsync(("{\"id\": \"" + run + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8));
-                    }
-                    producer.flush();
-                    Map<String, Integer> ids = QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120));
-                    assertThat(ids).hasSize(n);
-                    assertThat(ids.values()).containsOnly(1);
+                    TestEvents.publish(producer, run, n, 0);
+                    QueuedTasks.tally(QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120)), run, n).assertExactlyOnce();
                 } finally {
                     job.cancel().get();
                 }
@@ -148,13 +142,8 @@ class SecurityITCase {
                 CeleryBridgeJob.forProduction(config).build(env);
                 JobClient job = env.executeAsync("token-" + run);
                 try {
-                    for (int i = 0; i < n; i++) {
-                        producer.sendAsync(("{\"id\": \"" + run + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8));
-                    }
-                    producer.flush();
-                    Map<String, Integer> ids = QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120));
-                    assertThat(ids).hasSize(n);
-                    assertThat(ids.values()).containsOnly(1);
+                    TestEvents.publish(producer, run, n, 0);
+                    QueuedTasks.tally(QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120)), run, n).assertExactlyOnce();
                 } finally {
                     job.cancel().get();
                     QueuedTasks.delete(reader, queue);

@@ -12,11 +12,9 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
@@ -46,44 +44,19 @@ class TaskManagerKilledDeploymentITCase {
             String job = flink.runJar(jarId, topic, run, 2, null, "channel=" + queue, "celery.max_queue_depth=0",
                     "restart.strategy=fixed-delay", "restart.attempts=50", "restart.delay=2s");
             flink.awaitRunning(job);
-            Thread publisher = new Thread(() -> {
-                for (int i = 0; i < EVENTS; i++) {
-                    byte[] payload = ("{\"id\": \"" + run + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8);
-                    producer.sendAsync(payload);
-                    if (i % 100 == 0) {
-                        producer.sendAsync(payload);
-                    }
-                }
-                producer.flushAsync().join();
-            }, "tm-kill-publisher");
-            publisher.start();
+            Thread publisher = TestEvents.publishInBackground(producer, run, EVENTS, 100);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-                while (QueuedTasks.depth(valkey, queue) < EVENTS / 3) {
-                    if (System.nanoTime() > deadline) {
-                        fail("only " + QueuedTasks.depth(valkey, queue) + " tasks after 180 s, before the crash");
-                    }
-                    Thread.sleep(200);
-                }
-                long atCrash = QueuedTasks.depth(valkey, queue);
+                long atCrash = QueuedTasks.awaitDepth(valkey, queue, EVENTS / 3, Duration.ofSeconds(180), "before the crash");
                 cluster("kill-tm");
                 cluster("start-tm");
                 publisher.join(180_000);
-                Map<String, Integer> ids = QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300));
-                long lost = 0;
-                for (int i = 0; i < EVENTS; i++) {
-                    if (!ids.containsKey(run + "-" + i)) {
-                        lost++;
-                    }
-                }
-                long duplicated = ids.values().stream().mapToLong(c -> c - 1).sum();
+                QueuedTasks.Tally tally = QueuedTasks.tally(QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300)), run, EVENTS);
                 new ReliabilityReport("TaskManager process killed (TaskManagerKilledDeploymentITCase): multi-process cluster, "
                         + EVENTS + " events, 1% published twice")
                         .row("TaskManager SIGKILL mid-stream, new TaskManager (crash at " + atCrash + " tasks)", "-", EVENTS,
-                                ids.values().stream().mapToLong(Integer::longValue).sum(), 0, lost, duplicated)
+                                tally.tasks(), 0, tally.lost(), tally.duplicated())
                         .write("tm-kill.md");
-                assertThat(lost).as("events lost").isZero();
-                assertThat(duplicated).as("events enqueued twice").isZero();
+                tally.assertExactlyOnce();
             } finally {
                 flink.cancel(job);
                 QueuedTasks.delete(valkey, queue);
