@@ -13,7 +13,7 @@
 # Usage: bench/run.sh [--soak]
 # PARTS (default "e2e anchors latency") picks what runs, e.g. PARTS=latency for a before/after.
 # Env: EVENTS (1000000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (130, the first 90 not counted),
-#      SOAK_SECONDS (600), SOAK_RATE (half the median e2e rate of this run), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
+#      SOAK_SECONDS (600), SOAK_WARMUP (120), SOAK_RATE (half the median e2e rate of this run), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
 # It starts servers of its own (Valkey on 6399, Pulsar on 6780/8210, Flink REST on 8091) and stops
 # them at the end; the job's configuration is conf/celery-bridge.yaml with --set overrides.
 set -euo pipefail
@@ -28,10 +28,15 @@ REPEATS=${REPEATS:-3}
 LAT_RATE=${LAT_RATE:-5000}
 LAT_SECONDS=${LAT_SECONDS:-130}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
+# Not counted: a fresh TaskManager lags while it compiles, and at half the maximum rate it takes
+# minutes to work off that backlog (catch_up_s in the results says how long it took).
+SOAK_WARMUP=${SOAK_WARMUP:-120}
 SINK_EVENTS=${SINK_EVENTS:-300000}
 PARTS=" ${PARTS:-e2e anchors latency} "
 part() { [[ "$PARTS" == *" $1 "* ]]; }
 export VALKEY_PORT=6399 PULSAR_PORT=6780 PULSAR_HTTP_PORT=8210 FLINK_REST_PORT=8091
+# GC pauses with wall-clock times, one file per Flink process, kept beside each latency run.
+export FLINK_EXTRA_JVM_OPTS="-Xlog:gc:file=$STATE_DIR/flink-cluster-$FLINK_REST_PORT/gc-%p.log:time,uptime"
 URI=redis://127.0.0.1:$VALKEY_PORT/0
 PULSAR=pulsar://127.0.0.1:$PULSAR_PORT
 ADMIN=http://127.0.0.1:$PULSAR_HTTP_PORT
@@ -75,7 +80,7 @@ for t in "$TOPIC_P2" "$TOPIC_LAT"; do
     || die "could not create the partitioned topic $t"
 done
 : >"$RAW"
-echo "meta date=$(date -u +%Y-%m-%dT%H:%MZ) cores=$(nproc) events=$EVENTS dup_share=$DUP_SHARE repeats=$REPEATS lat_rate=$LAT_RATE" >>"$RAW"
+echo "meta date=$(date -u +%Y-%m-%dT%H:%MZ) cores=$(nproc) events=$EVENTS dup_share=$DUP_SHARE repeats=$REPEATS lat_rate=$LAT_RATE soak_warmup=$SOAK_WARMUP" >>"$RAW"
 
 if part e2e || part anchors; then
   log "pre-filling two topics with $EVENTS events of 1 KB each ($DUP_SHARE repeats)"
@@ -160,7 +165,8 @@ done
 
 # latency|soak RATE SECONDS WARMUP [CSV]: a fresh job at parallelism 2 reads what is published from now on.
 probe() {
-  local label=$1 rate=$2 seconds=$3 warmup=$4 csv=${5:-} jar job
+  local label=$1 rate=$2 seconds=$3 warmup=$4 csv=${5:-} jar job diag=$RESULTS/diag/$1-$(date +%H%M%S)
+  mkdir -p "$diag"
   fresh_cluster; flush; jar=$(upload_jar)
   job=$(submit "$jar" --set "topic=$TOPIC_LAT" --set "dlq_topic=$TOPIC_LAT-dlq" --set channel=bench-latency \
       --set "pulsar.subscription=$label-$RANDOM" --set pulsar.start_position=latest --set parallelism.default=2 --set cache_ttl=15m) \
@@ -169,8 +175,11 @@ probe() {
   sleep 5 # the readers subscribe after RUNNING
   "${PROBE[@]}" io.celerybridge.bench.LatencyProbe --service-url "$PULSAR" --topic "$TOPIC_LAT" --valkey-uri "$URI" \
     --queue bench-latency --rate "$rate" --seconds "$seconds" --warmup "$warmup" --rest "$REST" --tm-pid "$(tm_pid)" \
-    ${csv:+--samples-csv "$csv" --sample-every 5 --live-heap} 2>/dev/null | record "$label"
+    --timeline-csv "$diag/timeline.csv" ${csv:+--samples-csv "$csv" --sample-every 5 --live-heap} 2>/dev/null | record "$label"
+  # What the latency timeline is lined up with: checkpoints, GC pauses, the JobManager's log.
+  curl -fsS "$REST/jobs/$job/checkpoints" >"$diag/checkpoints.json" || true
   cancel "$job"
+  cp "$STATE_DIR/flink-cluster-$FLINK_REST_PORT"/{JM.log,TM.log,gc-*.log} "$diag/" 2>/dev/null || true
 }
 for r in $(seq "$REPEATS"); do
   part latency || break
@@ -179,7 +188,7 @@ done
 if [ "$SOAK" = 1 ]; then
   HALF=${SOAK_RATE:-$($PY -c "import statistics,re; r=[int(re.search(r' rate=(\d+)', l).group(1)) for l in open('$RAW') if l.startswith('e2e_p2 ')]; print(statistics.median(r)//2)")}
   log "soak: ${SOAK_SECONDS}s at $HALF events/s"
-  probe soak "$HALF" "$SOAK_SECONDS" 60 "$RESULTS/soak.csv"
+  probe soak "$HALF" "$SOAK_SECONDS" "$SOAK_WARMUP" "$RESULTS/soak.csv"
 fi
 dev/flink-cluster.sh stop >/dev/null
 

@@ -41,7 +41,7 @@ start_process() {
   dyn=$(echo "$params" | sed -n 2p)
   opens=$(grep '^env.java.opts.all:' "$CONF/config.yaml" | cut -d: -f2-)
   # shellcheck disable=SC2086
-  nohup "$(java_bin)" $jvm $opens -Dlog.file="$DIR/$name.log" -Dcelerybridge.log.file="$DIR/$name.log" \
+  nohup "$(java_bin)" $jvm $opens ${FLINK_EXTRA_JVM_OPTS:-} -Dlog.file="$DIR/$name.log" -Dcelerybridge.log.file="$DIR/$name.log" \
     -Dlog4j2.configurationFile="$DEV_ROOT/conf/log4j2.properties" -cp "$(cat "$CP_FILE")" "$main" \
     --configDir "$CONF" "$@" $dyn >"$DIR/$name.out" 2>&1 &
   echo $! >"$DIR/$name.pid"

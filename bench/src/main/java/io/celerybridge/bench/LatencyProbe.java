@@ -27,7 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * of the first {@code --warmup} seconds are not counted. The queue is drained as it fills, so this
  * is also the soak: with {@code --samples-csv} the TaskManager's heap and RSS are written there
  * every {@code --sample-every} seconds, and with {@code --live-heap} its live heap (after a full
- * collection) is taken at the end of the warm-up, half-way and at the end.
+ * collection) is taken at the end of the warm-up, half-way and at the end. With
+ * {@code --timeline-csv} the latency of every publish second (events, mean, max) is written there,
+ * to line stalls up with checkpoints and GC.
  *
  * <p>Prints {@code RESULT latency offered=R achieved=A p50_ms=.. p95_ms=.. p99_ms=.. max_ms=.. measured=N missing=M ...}.
  */
@@ -60,7 +62,7 @@ public final class LatencyProbe {
                         Duration.ofSeconds(p.getInt("sample-every", 1)))) {
             RedisCommands<String, String> redis = c.sync();
             long firstCounted = total - counted + 1; // ids are 1-based and published in order
-            Drainer drainer = new Drainer(redis, queue, firstCounted, latencyMicros);
+            Drainer drainer = new Drainer(redis, queue, firstCounted, latencyMicros, seconds + 120);
             Thread drain = new Thread(drainer, "drainer");
             drain.start();
 
@@ -83,6 +85,7 @@ public final class LatencyProbe {
             double cpu0 = tm.cpuSeconds();
             double machine0 = TaskManagerSampler.machineBusySeconds();
             long start = System.nanoTime();
+            drainer.startMicros = BenchEvents.epochMicros();
             for (long i = 0; i < total; i++) {
                 long due = start + i * 1_000_000_000L / rate;
                 long wait;
@@ -107,14 +110,18 @@ public final class LatencyProbe {
             if (p.has("samples-csv")) {
                 tm.writeCsv(Path.of(p.get("samples-csv")));
             }
+            if (p.has("timeline-csv")) {
+                drainer.writeTimeline(Path.of(p.get("timeline-csv")));
+            }
             int n = drainer.measured;
             long[] sorted = Arrays.copyOf(latencyMicros, n);
             Arrays.sort(sorted);
             System.out.printf("RESULT latency offered=%d achieved=%.0f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f measured=%d missing=%d "
                             + "tm_cpu_cores=%.2f machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f live_heap_start_mb=%.1f "
-                            + "live_heap_mid_mb=%.1f live_heap_end_mb=%.1f%n",
+                            + "live_heap_mid_mb=%.1f live_heap_end_mb=%.1f catch_up_s=%d%n",
                     rate, total / elapsed, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), n == 0 ? Double.NaN : sorted[n - 1] / 1e3,
-                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb(), live[0], live[1], live[2]);
+                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb(), live[0], live[1], live[2],
+                    drainer.catchUpSeconds(seconds));
         } finally {
             valkey.shutdown();
         }
@@ -133,15 +140,49 @@ public final class LatencyProbe {
         private final String queue;
         private final long firstCounted;
         private final long[] latencyMicros;
+        // Per publish second: events, summed and worst latency.
+        private final int[] perSecond;
+        private final long[] sumMicros;
+        private final long[] maxMicros;
+        volatile long startMicros;
         volatile boolean stop;
         volatile long received;
         volatile int measured;
 
-        Drainer(RedisCommands<String, String> redis, String queue, long firstCounted, long[] latencyMicros) {
+        Drainer(RedisCommands<String, String> redis, String queue, long firstCounted, long[] latencyMicros, int timelineSeconds) {
             this.redis = redis;
             this.queue = queue;
             this.firstCounted = firstCounted;
             this.latencyMicros = latencyMicros;
+            this.perSecond = new int[timelineSeconds];
+            this.sumMicros = new long[timelineSeconds];
+            this.maxMicros = new long[timelineSeconds];
+        }
+
+        /**
+         * Seconds from the first publish until the mean latency of every later publish second is
+         * under one second: how long a fresh job takes to catch up with the offered rate.
+         */
+        int catchUpSeconds(int seconds) {
+            int last = -1;
+            for (int s = 0; s < Math.min(seconds, perSecond.length); s++) {
+                if (perSecond[s] > 0 && sumMicros[s] / perSecond[s] > 1_000_000) {
+                    last = s;
+                }
+            }
+            return last + 1;
+        }
+
+        /** {@code epoch_s,second,events,mean_ms,max_ms}, one line per publish second. */
+        void writeTimeline(Path csv) throws java.io.IOException {
+            StringBuilder out = new StringBuilder("epoch_s,second,events,mean_ms,max_ms\n");
+            for (int s = 0; s < perSecond.length; s++) {
+                if (perSecond[s] > 0) {
+                    out.append(String.format("%d,%d,%d,%.1f,%.1f%n", startMicros / 1_000_000 + s, s, perSecond[s],
+                            sumMicros[s] / 1e3 / perSecond[s], maxMicros[s] / 1e3));
+                }
+            }
+            java.nio.file.Files.writeString(csv, out);
         }
 
         @Override
@@ -178,8 +219,16 @@ public final class LatencyProbe {
             while (Character.isDigit(head.charAt(end))) {
                 end++;
             }
+            long published = Long.parseLong(head.substring(ts, end));
+            long latency = now - published;
             if (seq >= firstCounted && measured < latencyMicros.length) {
-                latencyMicros[measured++] = now - Long.parseLong(head.substring(ts, end));
+                latencyMicros[measured++] = latency;
+            }
+            int second = (int) ((published - startMicros) / 1_000_000);
+            if (second >= 0 && second < perSecond.length) {
+                perSecond[second]++;
+                sumMicros[second] += latency;
+                maxMicros[second] = Math.max(maxMicros[second], latency);
             }
         }
     }
