@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts/stops a real multi-process Flink 1.20 session cluster (one JobManager JVM, one
 # TaskManager JVM) from Maven jars (flink-dist is not served here), as Flink's own scripts do.
-# Usage: dev/flink-cluster.sh start|stop|status|kill-tm|start-tm   (FLINK_REST_PORT, default 8081)
+# Usage: dev/flink-cluster.sh start|stop|status|kill-tm|start-tm   (FLINK_REST_PORT, default 8081;
+# FLINK_EXTRA_JVM_OPTS, added to both JVMs, e.g. GC logging for the benchmark)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
