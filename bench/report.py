@@ -131,7 +131,14 @@ if "soak" in runs and os.path.exists(soak_csv):
     if "catch_up_s" in s:
         lines.append("| a fresh job catching up: seconds until every later second's mean latency is < 1 s | %.0f |" % s["catch_up_s"])
     live = [s.get(k) for k in ("live_heap_start_mb", "live_heap_mid_mb", "live_heap_end_mb")]
-    if all(v is not None and v == v for v in live):
+    trend = s.get("live_heap_slope_mb_min")
+    if trend is not None and trend == trend:
+        lines.append("| live heap after a full GC, every minute after the warm-up: first / middle / last (MB) | %.1f / %.1f / %.1f |"
+                     % tuple(live))
+        lines.append("| live heap trend, least squares over %.0f samples (MB per minute) | %+.2f |" % (s["live_heap_samples"], trend))
+        # The target is no growth: what is in flight moves single samples by ~100 MB, a leak only one way.
+        targets.append(("soak: steady heap (live heap trend < +1 MB/min)", "%+.2f MB/min" % trend, verdict(trend < 1)))
+    elif all(v is not None and v == v for v in live):
         minutes = (len(rows) * 5 - float(meta.get("soak_warmup", 60))) / 60
         growth = (live[2] - live[0]) / minutes
         lines.append("| live heap after a full GC: end of warm-up / half-way / end (MB) | %.1f / %.1f / %.1f |" % tuple(live))

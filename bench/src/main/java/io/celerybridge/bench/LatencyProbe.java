@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * of the first {@code --warmup} seconds are not counted. The queue is drained as it fills, so this
  * is also the soak: with {@code --samples-csv} the TaskManager's heap and RSS are written there
  * every {@code --sample-every} seconds, and with {@code --live-heap} its live heap (after a full
- * collection) is taken at the end of the warm-up, half-way and at the end. With
+ * collection) is taken every minute from the end of the warm-up, with its least-squares trend. With
  * {@code --timeline-csv} the latency of every publish second (events, mean, max) is written there,
  * to line stalls up with checkpoints and GC.
  *
@@ -66,20 +66,24 @@ public final class LatencyProbe {
             Thread drain = new Thread(drainer, "drainer");
             drain.start();
 
-            // Soak: the live heap (after a full collection) at the end of the warm-up, half-way and at the end.
-            double[] live = {Double.NaN, Double.NaN, Double.NaN};
+            // Soak: the live heap (after a full collection) every minute from the end of the warm-up:
+            // what is in flight moves it by ~100 MB from one moment to the next, so a trend needs
+            // more than a start and an end.
+            List<double[]> live = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
             java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
             if (p.has("live-heap")) {
-                long[] at = {warmup, (warmup + seconds) / 2, seconds - 2};
-                for (int k = 0; k < 3; k++) {
-                    int slot = k;
+                for (long at = warmup; at <= seconds - 2; at += Math.max(10, Math.min(60, seconds - 2 - at))) {
+                    long when = at;
                     checks.schedule(() -> {
                         try {
-                            live[slot] = tm.liveHeapMb();
+                            live.add(new double[] {when, tm.liveHeapMb()});
                         } catch (Exception e) {
                             System.err.println("live heap: " + e);
                         }
-                    }, at[k], TimeUnit.SECONDS);
+                    }, at, TimeUnit.SECONDS);
+                    if (at == seconds - 2) {
+                        break;
+                    }
                 }
             }
             double cpu0 = tm.cpuSeconds();
@@ -118,13 +122,39 @@ public final class LatencyProbe {
             Arrays.sort(sorted);
             System.out.printf("RESULT latency offered=%d achieved=%.0f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f measured=%d missing=%d "
                             + "tm_cpu_cores=%.2f machine_cpu_cores=%.2f heap_max_mb=%.0f rss_max_mb=%.0f live_heap_start_mb=%.1f "
-                            + "live_heap_mid_mb=%.1f live_heap_end_mb=%.1f catch_up_s=%d%n",
+                            + "live_heap_mid_mb=%.1f live_heap_end_mb=%.1f live_heap_slope_mb_min=%.2f live_heap_samples=%d catch_up_s=%d%n",
                     rate, total / elapsed, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), n == 0 ? Double.NaN : sorted[n - 1] / 1e3,
-                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb(), live[0], live[1], live[2],
+                    n, total - drainer.received, tmCores, machineCores, tm.maxHeapMb(), tm.maxRssMb(),
+                    liveAt(live, 0), liveAt(live, live.size() / 2), liveAt(live, live.size() - 1), slopePerMinute(live), live.size(),
                     drainer.catchUpSeconds(seconds));
         } finally {
             valkey.shutdown();
         }
+    }
+
+    private static double liveAt(List<double[]> samples, int i) {
+        return i >= 0 && i < samples.size() ? samples.get(i)[1] : Double.NaN;
+    }
+
+    /** Least-squares slope of the live heap samples, MB per minute. */
+    private static double slopePerMinute(List<double[]> samples) {
+        int n = samples.size();
+        if (n < 2) {
+            return Double.NaN;
+        }
+        double mx = 0;
+        double my = 0;
+        for (double[] s : samples) {
+            mx += s[0] / n;
+            my += s[1] / n;
+        }
+        double sxy = 0;
+        double sxx = 0;
+        for (double[] s : samples) {
+            sxy += (s[0] - mx) * (s[1] - my);
+            sxx += (s[0] - mx) * (s[0] - mx);
+        }
+        return sxy / sxx * 60;
     }
 
     private static double pct(long[] sorted, double q) {
