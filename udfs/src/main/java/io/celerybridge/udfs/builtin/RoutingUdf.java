@@ -52,7 +52,8 @@ public class RoutingUdf implements BatchUdf {
 
     private transient PayloadSchema schema;
     private transient RouteTable routes;
-    // With no schema and payload-blind routes the payload is passed on as text, never parsed here.
+    // With no schema and payload-blind routes the payload is passed on as text, never parsed here
+    // (per-event mode only: in per-batch mode one unparsable payload would fail the whole batch's task).
     private transient boolean readsPayload;
     private transient Clock clock;
 
@@ -134,10 +135,6 @@ public class RoutingUdf implements BatchUdf {
         java.util.Map<String, String> members = new java.util.LinkedHashMap<>();
         for (int i = 0; i < events.size(); i++) {
             Event e = events.get(i);
-            if (schema.isEmpty()) {
-                members.putIfAbsent(e.getId(), e.getPayloadJson());
-                continue;
-            }
             try {
                 String violation = schema.violation(JSON.readTree(e.getPayloadJson()));
                 if (violation != null) {
