@@ -12,7 +12,7 @@
 # heap (bench/results/soak.csv, charted in soak.png).
 # Usage: bench/run.sh [--soak]
 # PARTS (default "e2e anchors latency") picks what runs, e.g. PARTS=latency for a before/after.
-# Env: EVENTS (1000000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (130, the first 90 not counted),
+# Env: JOB_SETS (extra job settings), EVENTS (1000000), DUP_SHARE (0.05), REPEATS (3), LAT_RATE (5000), LAT_SECONDS (130, the first 90 not counted),
 #      SOAK_SECONDS (600), SOAK_WARMUP (120), SOAK_RATE (half the median e2e rate of this run), SINK_EVENTS (300000), BENCH_RESULTS (bench/results)
 # It starts servers of its own (Valkey on 6399, Pulsar on 6780/8210, Flink REST on 8091) and stops
 # them at the end; the job's configuration is conf/celery-bridge.yaml with --set overrides.
@@ -33,6 +33,9 @@ SOAK_SECONDS=${SOAK_SECONDS:-600}
 SOAK_WARMUP=${SOAK_WARMUP:-120}
 SINK_EVENTS=${SINK_EVENTS:-300000}
 PARTS=" ${PARTS:-e2e anchors latency} "
+# JOB_SETS="key=value ...": extra job settings for every run, e.g. checkpointing.interval=60s for an A/B.
+EXTRA=""
+for kv in ${JOB_SETS:-}; do EXTRA="$EXTRA --set $kv"; done
 part() { [[ "$PARTS" == *" $1 "* ]]; }
 export VALKEY_PORT=6399 PULSAR_PORT=6780 PULSAR_HTTP_PORT=8210 FLINK_REST_PORT=8091
 # GC pauses with wall-clock times, one file per Flink process, kept beside each latency run.
@@ -100,7 +103,7 @@ upload_jar() {
 submit() {
   local jar=$1 args; shift
   args=$(printf '%s\n' --config "$PWD/conf/celery-bridge.yaml" --set "valkey.uri=$URI" --set "pulsar.service_url=$PULSAR" \
-      --set "pulsar.admin_url=$ADMIN" --set celery.max_queue_depth=100000000 "$@" | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))')
+      --set "pulsar.admin_url=$ADMIN" --set celery.max_queue_depth=100000000 "$@" $EXTRA | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))')
   curl -sS -X POST -H 'Content-Type: application/json' -d "{\"programArgsList\": $args}" "$REST/jars/$jar/run" \
     | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r.get("jobid") or sys.exit("refused: %s" % str(r)[:2000]))'
 }
