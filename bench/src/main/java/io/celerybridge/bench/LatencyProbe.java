@@ -72,18 +72,19 @@ public final class LatencyProbe {
             List<double[]> live = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
             java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
             if (p.has("live-heap")) {
-                for (long at = warmup; at <= seconds - 2; at += Math.max(10, Math.min(60, seconds - 2 - at))) {
-                    long when = at;
+                List<Long> times = new java.util.ArrayList<>();
+                for (long at = warmup; at < seconds - 2; at += 60) {
+                    times.add(at);
+                }
+                times.add(seconds - 2L); // and just before publishing ends
+                for (long at : times) {
                     checks.schedule(() -> {
                         try {
-                            live.add(new double[] {when, tm.liveHeapMb()});
+                            live.add(new double[] {at, tm.liveHeapMb()});
                         } catch (Exception e) {
                             System.err.println("live heap: " + e);
                         }
                     }, at, TimeUnit.SECONDS);
-                    if (at == seconds - 2) {
-                        break;
-                    }
                 }
             }
             double cpu0 = tm.cpuSeconds();

@@ -175,8 +175,11 @@ public final class CeleryEnvelopeCodec implements Serializable {
         int depth = Math.max(Math.max(depth(args), depth(kwargs)), callbacks == null ? 0 : depth(callbacks));
         check(depth <= maxNestingDepth, "arguments are nested " + depth + " deep, the maximum is " + maxNestingDepth);
         Instant now = clock.instant();
-        if (task.eta() != null) {
-            check(!task.eta().isAfter(now.plus(maxEta)), "eta " + task.eta() + " is more than " + maxEta
+        // CeleryTask rebuilds an Instant on every call: read each once.
+        Instant eta = task.eta();
+        Instant expires = task.expires();
+        if (eta != null) {
+            check(!eta.isAfter(now.plus(maxEta)), "eta " + eta + " is more than " + maxEta
                     + " ahead: beyond the broker's visibility timeout a stock worker runs it twice");
         }
         for (Map.Entry<String, String> h : task.headers().entrySet()) {
@@ -218,8 +221,8 @@ public final class CeleryEnvelopeCodec implements Serializable {
             g.writeStringField("task", task.name());
             g.writeStringField("id", task.id());
             g.writeNullField("shadow");
-            writeTime(g, "eta", task.eta());
-            writeTime(g, "expires", task.expires());
+            writeTime(g, "eta", eta);
+            writeTime(g, "expires", expires);
             g.writeNullField("group");
             g.writeNullField("group_index");
             g.writeNumberField("retries", 0);
@@ -242,9 +245,9 @@ public final class CeleryEnvelopeCodec implements Serializable {
             g.writeStringField("correlation_id", task.id());
             g.writeStringField("reply_to", "");
             g.writeNumberField("delivery_mode", 2);
-            if (task.expires() != null) {
+            if (expires != null) {
                 // kombu sends the time left, in milliseconds, as a string.
-                long ms = Math.max(0, Duration.between(now, task.expires()).toMillis());
+                long ms = Math.max(0, Duration.between(now, expires).toMillis());
                 g.writeStringField("expiration", Long.toString(ms));
             }
             g.writeObjectFieldStart("delivery_info");
