@@ -140,13 +140,15 @@ public class CeleryBridgeJob {
         SingleOutputStreamOperator<Event> events = records
                 .process(new DecodeEvents(new EventDecoder(
                         config.get(BridgeOptions.EVENTS_ID_POINTER), config.get(BridgeOptions.EVENTS_MAX_PAYLOAD_BYTES),
-                        config.get(BridgeOptions.EVENTS_MAX_NESTING_DEPTH), config.get(BridgeOptions.EVENTS_REQUIRE_ID))))
+                        config.get(BridgeOptions.EVENTS_MAX_NESTING_DEPTH), config.get(BridgeOptions.EVENTS_REQUIRE_ID),
+                        EventDecoder.IdFallback.valueOf(config.get(BridgeOptions.EVENTS_ID_FALLBACK).toUpperCase(java.util.Locale.ROOT)))))
                 .name("decode").uid("decode");
         parallelism(events, config.get(BridgeOptions.PARALLELISM_DEDUP));
 
         SingleOutputStreamOperator<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
                         events,
-                        new KeyAbsentFilter<>(valkey(config), new EventDedupKey(codec), config.get(BridgeOptions.DEDUP_NEAR_CACHE_SIZE)),
+                        new KeyAbsentFilter<>(valkey(config), new EventDedupKey(codec), config.get(BridgeOptions.DEDUP_NEAR_CACHE_SIZE),
+                                config.get(BridgeOptions.CACHE_TTL)),
                         config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                         config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, KeyAbsentFilter::isTransient))

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
-/** udfs process events; they do no I/O. The only connectors type they may use is the task description. */
+/** udfs process events; they do no I/O. The only connectors types they may use are the task description and its ids. */
 class ArchitectureTest {
 
     private static final JavaClasses UDFS = new ClassFileImporter()
@@ -25,9 +25,10 @@ class ArchitectureTest {
     void udfsUseOnlyTheTaskDescriptionFromConnectors() {
         noClasses().should().dependOnClassesThat(
                         com.tngtech.archunit.base.DescribedPredicate.describe(
-                                "connectors classes other than CeleryTask and CeleryTaskIds",
+                                "connectors classes other than CeleryTask, CeleryTaskIds and IdempotencyKeys",
                                 c -> c.getBaseComponentType().getPackageName().startsWith("io.celerybridge.connectors")
-                                        && !c.getBaseComponentType().getName().startsWith("io.celerybridge.connectors.celery.CeleryTask")))
+                                        && !c.getBaseComponentType().getName().startsWith("io.celerybridge.connectors.celery.CeleryTask")
+                                        && !c.getBaseComponentType().getName().equals("io.celerybridge.connectors.celery.IdempotencyKeys")))
                 .check(UDFS);
     }
 

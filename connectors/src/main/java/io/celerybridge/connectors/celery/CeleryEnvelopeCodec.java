@@ -128,9 +128,12 @@ public final class CeleryEnvelopeCodec implements Serializable {
         return priority >= 9 ? 9 : (priority / 3) * 3;
     }
 
-    /** The key the sink marks, with the enqueue, for a task with this idempotency key. */
+    /**
+     * The key the sink marks, with the enqueue, for a task with this idempotency key: a digest,
+     * so every mark has the same size whatever the id (an id of 100,000 characters included).
+     */
     public String dedupKey(String idempotencyKey) {
-        return dedupKeyPrefix + idempotencyKey;
+        return dedupKeyPrefix + IdempotencyKeys.digest(idempotencyKey);
     }
 
     /** The message for the sink: envelope plus the keys of the atomic enqueue. */

@@ -315,8 +315,8 @@ public final class CeleryTask implements Serializable {
             if (batchKwarg != null) {
                 List<String> sorted = new java.util.ArrayList<>(memberKeys);
                 java.util.Collections.sort(sorted);
-                id = CeleryTaskIds.forKey("batch\n" + String.join("\n", sorted));
-                idempotencyKey = "batch:" + id;
+                id = CeleryTaskIds.forKey(IdempotencyKeys.batchIdSeed(sorted));
+                idempotencyKey = IdempotencyKeys.ofBatch(id);
                 kwargsJson = "{" + quoted(batchKwarg) + ": [" + String.join(", ", memberJsons) + "]}";
             }
             require(id, "id");

@@ -28,8 +28,10 @@ import java.util.function.Function;
  * in {@code duplicatesDropped}) if it does. It only reads: whatever marks keys (the Celery sink,
  * atomically with the enqueue) is elsewhere, so a crash here can never lose an element.
  *
- * <p>A bounded in-process near-cache remembers keys recently passed or found, so bursts of repeats
- * cost no round trip. Errors complete the call exceptionally, for the operator's retry strategy;
+ * <p>A bounded in-process near-cache remembers keys it found, for as long as Valkey will keep them
+ * (their PTTL, at most the dedup TTL), so repeats of done elements cost no round trip. Keys it
+ * passed are not remembered: an element passed on may still be dead-lettered, and a replay of it
+ * must get through. Errors complete the call exceptionally, for the operator's retry strategy;
  * on {@link #timeout} the element is passed on (fail-open): the check is an optimisation, the
  * sink's atomic enqueue is the guarantee, and during an outage the sink holds and retries what
  * reaches it, which backpressures the job. Nothing is dropped or dead-lettered for an outage.
@@ -47,6 +49,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     private final ValkeyClientProvider clientProvider;
     private final KeyFunction<T> keyFunction;
     private final int nearCacheSize;
+    private final long nearCacheTtlMillis;
 
     private transient RedisClient client;
     private transient StatefulRedisConnection<String, String> connection;
@@ -54,20 +57,29 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     private transient long lastConnectAttemptNanos;
     private transient AtomicInteger unflushed;
     private transient ScheduledFuture<?> flusher;
-    private transient Map<String, Boolean> nearCache;
+    // key -> System.nanoTime() at which Valkey forgets it
+    private transient Map<String, Long> nearCache;
     private transient Counter duplicatesDropped;
     private transient Counter nearCacheHits;
     private transient Counter lookupErrors;
     private transient Counter timeouts;
 
-    /** @param nearCacheSize keys remembered in process; 0 disables the near-cache */
-    public KeyAbsentFilter(ValkeyClientProvider clientProvider, KeyFunction<T> keyFunction, int nearCacheSize) {
+    /**
+     * @param nearCacheSize keys remembered in process; 0 disables the near-cache
+     * @param nearCacheTtl the longest a found key is remembered (the TTL the marks are set with)
+     */
+    public KeyAbsentFilter(ValkeyClientProvider clientProvider, KeyFunction<T> keyFunction, int nearCacheSize,
+            java.time.Duration nearCacheTtl) {
         if (nearCacheSize < 0) {
             throw new IllegalArgumentException("nearCacheSize must be >= 0, got " + nearCacheSize);
+        }
+        if (nearCacheTtl.isNegative()) {
+            throw new IllegalArgumentException("nearCacheTtl must be >= 0, got " + nearCacheTtl);
         }
         this.clientProvider = clientProvider;
         this.keyFunction = keyFunction;
         this.nearCacheSize = nearCacheSize;
+        this.nearCacheTtlMillis = nearCacheTtl.toMillis();
     }
 
     @Override
@@ -78,7 +90,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         flusher = client.getResources().eventExecutorGroup().scheduleAtFixedRate(this::flush, 1, 1, TimeUnit.MILLISECONDS);
         nearCache = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
                 return size() > nearCacheSize;
             }
         });
@@ -91,7 +103,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
         String key = keyFunction.apply(element);
-        if (nearCacheSize > 0 && nearCache.containsKey(key)) {
+        if (nearCacheSize > 0 && remembered(key)) {
             nearCacheHits.inc();
             duplicatesDropped.inc();
             result.complete(List.of());
@@ -102,24 +114,38 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
-        RedisFuture<Long> exists = commands.exists(key);
+        // PTTL, not EXISTS: the same round trip also says how long the mark lives.
+        RedisFuture<Long> pttl = commands.pttl(key);
         if (unflushed.incrementAndGet() >= FLUSH_EVERY) {
             flush();
         }
-        exists.whenComplete((n, error) -> {
+        pttl.whenComplete((ms, error) -> {
             if (error != null) {
                 lookupErrors.inc();
                 result.completeExceptionally(error instanceof Exception ? (Exception) error : new RuntimeException(error));
+            } else if (ms == -2) {
+                result.complete(List.of(element));
             } else {
-                boolean seenBefore = nearCacheSize > 0 && nearCache.put(key, Boolean.TRUE) != null;
-                if (n > 0 || seenBefore) {
-                    duplicatesDropped.inc();
-                    result.complete(List.of());
-                } else {
-                    result.complete(List.of(element));
+                if (nearCacheSize > 0) {
+                    long keep = ms < 0 ? nearCacheTtlMillis : Math.min(ms, nearCacheTtlMillis);
+                    nearCache.put(key, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keep));
                 }
+                duplicatesDropped.inc();
+                result.complete(List.of());
             }
         });
+    }
+
+    private boolean remembered(String key) {
+        Long forgetAt = nearCache.get(key);
+        if (forgetAt == null) {
+            return false;
+        }
+        if (System.nanoTime() - forgetAt < 0) {
+            return true;
+        }
+        nearCache.remove(key);
+        return false;
     }
 
     private void flush() {

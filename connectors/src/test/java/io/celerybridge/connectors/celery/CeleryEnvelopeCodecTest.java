@@ -105,7 +105,8 @@ class CeleryEnvelopeCodecTest {
                 .queue("events").priority(9).build());
         assertThat(m.queueKey()).isEqualTo("app1:events");
         assertThat(m.listKey()).isEqualTo("app1:events\u0006\u00169");
-        assertThat(m.dedupKey()).isEqualTo("d:event-1");
+        assertThat(m.dedupKey()).isEqualTo("d:" + IdempotencyKeys.digest("event-1")).hasSize("d:".length() + 64);
+        assertThat(codec.dedupKey("x".repeat(100_000))).as("fixed size whatever the id").hasSize("d:".length() + 64);
         assertThat(JSON.readTree(m.envelope()).get("properties").get("delivery_info").get("routing_key").asText())
                 .as("kombu routes by the queue name; the prefix is the transport's").isEqualTo("events");
     }

@@ -58,7 +58,7 @@ class KeyAbsentFilterOutageITCase {
         try (CloseableIterator<String> out = AsyncDataStream.unorderedWaitWithRetry(
                         env.addSource(new FeedSource()).returns(String.class),
                         new KeyAbsentFilter<String>(ValkeyClientProvider.forUri("redis://127.0.0.1:" + port + "/0?timeout=500ms"),
-                                k -> k, 0),
+                                k -> k, 0, java.time.Duration.ofHours(1)),
                         30_000, TimeUnit.MILLISECONDS, 10,
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 20, 200, KeyAbsentFilter::isTransient))
                 .executeAndCollect()) {

@@ -117,7 +117,7 @@ public final class BridgeOptions {
 
     // ---------------------------------------------------------------- events
     public static final Option<String> EVENTS_ID_POINTER = Option.custom("events.id_pointer", "JSON pointer", "/id",
-            "Where the event id is; else the message key, else a SHA-256 of the payload.", s -> {
+            "Where the event id is (a string or an integer; 1 and \"1\" are different events); without one, see events.id_fallback.", s -> {
                 com.fasterxml.jackson.core.JsonPointer.compile(s);
                 return s;
             });
@@ -127,7 +127,11 @@ public final class BridgeOptions {
     public static final Option<Integer> EVENTS_MAX_NESTING_DEPTH = Option.integer("events.max_nesting_depth", 64, 1, 1000,
             "Deeper payloads go to the DLQ (NESTING_TOO_DEEP): a worker's JSON decoder recurses per level.");
     public static final Option<Boolean> EVENTS_REQUIRE_ID = Option.bool("events.require_id", false,
-            "Refuse payloads without an id at events.id_pointer (MISSING_EVENT_ID) instead of using the message key or a payload hash.");
+            "Refuse payloads without an id at events.id_pointer (MISSING_EVENT_ID) instead of using events.id_fallback.");
+    public static final Option<String> EVENTS_ID_FALLBACK = Option.oneOf("events.id_fallback", "message_id",
+            "The identity of an event without an id: message_id (the Pulsar message's own id; never merges two messages), "
+                    + "message_key (only if every key names one event, never an entity), payload_hash (identical payloads are one event).",
+            "message_id", "message_key", "payload_hash");
 
     // ---------------------------------------------------------------- dedup
     public static final Option<Integer> DEDUP_CAPACITY = Option.integer("dedup.capacity", 200, 1, 100_000,
@@ -135,7 +139,7 @@ public final class BridgeOptions {
     public static final Option<Duration> DEDUP_TIMEOUT = Option.duration("dedup.timeout", "5s", Duration.ofMillis(10), Duration.ofMinutes(10),
             "After this the lookup gives up and passes the event on; the sink's atomic enqueue still deduplicates.");
     public static final Option<Integer> DEDUP_NEAR_CACHE_SIZE = Option.integer("dedup.near_cache_size", 10_000, 0, 10_000_000,
-            "Event ids remembered in process to drop bursts of repeats without a round trip; 0 = off.");
+            "Event ids found enqueued, remembered in process (as long as Valkey keeps them) to drop repeats without a round trip; 0 = off.");
 
     // ---------------------------------------------------------------- flink
     public static final Option<Duration> CHECKPOINT_INTERVAL = Option.duration("checkpointing.interval", "10s", Duration.ofMillis(10),
@@ -173,7 +177,7 @@ public final class BridgeOptions {
             VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
-            EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID,
+            EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID, EVENTS_ID_FALLBACK,
             DEDUP_CAPACITY, DEDUP_TIMEOUT, DEDUP_NEAR_CACHE_SIZE,
             CHECKPOINT_INTERVAL, CHECKPOINT_MODE, CHECKPOINT_TIMEOUT,
             RESTART_STRATEGY, RESTART_ATTEMPTS, RESTART_DELAY, RESTART_MAX_DELAY,

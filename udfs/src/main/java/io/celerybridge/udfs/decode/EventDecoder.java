@@ -1,5 +1,6 @@
 package io.celerybridge.udfs.decode;
 
+import io.celerybridge.connectors.celery.IdempotencyKeys;
 import io.celerybridge.udfs.Event;
 import io.celerybridge.udfs.decode.EventDecodingException.Reason;
 
@@ -18,14 +19,14 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Decodes a payload strictly: UTF-8, one JSON object, no duplicate keys, nothing after it.
- * The event id comes from a JSON pointer, else the message key, else a SHA-256 of the payload
- * (so identical payloads deduplicate).
+ *
+ * <p>Identity (what deduplication and task ids key on, see {@link IdempotencyKeys}): the id at
+ * the JSON pointer, a string or an integer (never equal to each other); without one, the
+ * {@link IdFallback}: by default the message's own id, so two different messages are never
+ * merged and a message read again after a restore keeps its identity.
  */
 @PublicEvolving
 public final class EventDecoder implements Serializable {
@@ -40,24 +41,36 @@ public final class EventDecoder implements Serializable {
     private final int maxPayloadBytes;
     private final int maxNestingDepth;
     private final boolean requireId;
+    private final IdFallback idFallback;
     private transient ObjectMapper strict;
 
+    /** How an event without an id at the pointer is identified. */
+    public enum IdFallback {
+        /** The message's own id (topic and position): a re-read keeps it, two publishes are two events. */
+        MESSAGE_ID,
+        /** The message key: only for producers whose keys name one event, never an entity. */
+        MESSAGE_KEY,
+        /** A SHA-256 of the payload bytes: identical payloads are one event. */
+        PAYLOAD_HASH
+    }
+
     public EventDecoder(String idPointer, int maxPayloadBytes) {
-        this(idPointer, maxPayloadBytes, DEFAULT_MAX_NESTING_DEPTH, false);
+        this(idPointer, maxPayloadBytes, DEFAULT_MAX_NESTING_DEPTH, false, IdFallback.MESSAGE_ID);
     }
 
     /**
      * @param maxNestingDepth deeper payloads are refused (NESTING_TOO_DEEP): a worker's JSON
      *     decoder recurses per level
-     * @param requireId refuse payloads without an id (MISSING_EVENT_ID) instead of falling back to
-     *     the message key or a hash of the payload
+     * @param requireId refuse payloads without an id (MISSING_EVENT_ID) instead of falling back
+     * @param idFallback the identity of an event without an id
      */
-    public EventDecoder(String idPointer, int maxPayloadBytes, int maxNestingDepth, boolean requireId) {
+    public EventDecoder(String idPointer, int maxPayloadBytes, int maxNestingDepth, boolean requireId, IdFallback idFallback) {
         JsonPointer.compile(idPointer); // fail at build time on a bad pointer
         this.idPointer = idPointer;
         this.maxPayloadBytes = maxPayloadBytes;
         this.maxNestingDepth = maxNestingDepth;
         this.requireId = requireId;
+        this.idFallback = java.util.Objects.requireNonNull(idFallback, "idFallback");
     }
 
     private ObjectMapper strict() {
@@ -73,7 +86,17 @@ public final class EventDecoder implements Serializable {
         return strict;
     }
 
+    /** For a payload whose message has no identity of its own (see the five-argument form). */
     public Event decode(byte[] payload, String messageKey, long publishTime) throws EventDecodingException {
+        return decode(payload, messageKey, publishTime, null);
+    }
+
+    /**
+     * @param messageIdentity the message's own identity ({@link IdempotencyKeys#ofMessage}, or the
+     *     identity a replayed message carries from its first life), for {@link IdFallback#MESSAGE_ID}
+     */
+    public Event decode(byte[] payload, String messageKey, long publishTime, String messageIdentity)
+            throws EventDecodingException {
         if (payload == null || payload.length == 0) {
             throw new EventDecodingException(Reason.EMPTY_PAYLOAD, "payload is empty");
         }
@@ -109,7 +132,7 @@ public final class EventDecoder implements Serializable {
                     "payload must be a JSON object, got " + (tree == null ? "nothing" : tree.getNodeType()));
         }
         checkValues(tree);
-        return new Event(eventId(tree, payload, messageKey), text, publishTime);
+        return new Event(eventId(tree, payload, messageKey, messageIdentity), text, publishTime);
     }
 
     /**
@@ -167,29 +190,37 @@ public final class EventDecoder implements Serializable {
         }
     }
 
-    private String eventId(JsonNode tree, byte[] payload, String messageKey) throws EventDecodingException {
+    private String eventId(JsonNode tree, byte[] payload, String messageKey, String messageIdentity)
+            throws EventDecodingException {
         JsonNode id = tree.at(idPointer);
         if (!id.isMissingNode() && !id.isNull()) {
-            if (!(id.isTextual() || id.isIntegralNumber()) || id.asText().isEmpty()) {
-                throw new EventDecodingException(Reason.INVALID_EVENT_ID,
-                        "event id at " + idPointer + " must be a non-empty string or an integer, got " + id.getNodeType());
+            if (id.isTextual() && !id.textValue().isEmpty()) {
+                return IdempotencyKeys.ofString(id.textValue());
             }
-            return id.asText();
+            if (id.isIntegralNumber()) {
+                return IdempotencyKeys.ofInteger(id.bigIntegerValue());
+            }
+            throw new EventDecodingException(Reason.INVALID_EVENT_ID,
+                    "event id at " + idPointer + " must be a non-empty string or an integer, got " + id.getNodeType());
         }
         if (requireId) {
             throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer + " (events.require_id is on)");
         }
-        if (messageKey != null && !messageKey.isEmpty()) {
-            return messageKey;
-        }
-        return "sha256:" + sha256Hex(payload);
-    }
-
-    private static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        switch (idFallback) {
+            case MESSAGE_KEY:
+                if (messageKey == null || messageKey.isEmpty()) {
+                    throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer
+                            + " and no message key (events.id_fallback is message_key)");
+                }
+                return IdempotencyKeys.ofMessageKey(messageKey);
+            case PAYLOAD_HASH:
+                return IdempotencyKeys.ofPayload(payload);
+            default:
+                if (messageIdentity == null) {
+                    throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer
+                            + " and no message id to fall back on");
+                }
+                return messageIdentity;
         }
     }
 }

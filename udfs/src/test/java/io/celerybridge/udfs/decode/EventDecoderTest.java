@@ -15,15 +15,40 @@ class EventDecoderTest {
     private final EventDecoder decoder = new EventDecoder("/id", 1024);
 
     @Test
-    void idFromPointerThenKeyThenPayloadHash() throws Exception {
+    void idFromPointerElseTheMessageItself() throws Exception {
         assertThat(decode("{\"id\":\"e-1\",\"x\":1}", "key").getId()).isEqualTo("e-1");
-        assertThat(decode("{\"id\":42}", null).getId()).isEqualTo("42");
-        assertThat(decode("{\"x\":1}", "key-7").getId()).isEqualTo("key-7");
-        Event hashed = decode("{\"x\":1}", null);
-        assertThat(hashed.getId()).startsWith("sha256:").hasSize("sha256:".length() + 64);
-        assertThat(decode("{\"x\":1}", null).getId()).isEqualTo(hashed.getId());
         assertThat(new EventDecoder("/meta/uid", 1024).decode(bytes("{\"meta\":{\"uid\":\"u\"}}"), null, 0).getId())
                 .isEqualTo("u");
+        // Without an id, the message's own identity: a shared key (an entity) never merges two events.
+        assertThat(decoder.decode(bytes("{\"x\":1}"), "customer-7", 0, "~msg:t@1:0:-1:-1").getId()).isEqualTo("~msg:t@1:0:-1:-1");
+        assertThat(decoder.decode(bytes("{\"x\":2}"), "customer-7", 0, "~msg:t@1:1:-1:-1").getId()).isEqualTo("~msg:t@1:1:-1:-1");
+        assertThatThrownBy(() -> decode("{\"x\":1}", "customer-7")).as("no message identity to fall back on")
+                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(Reason.MISSING_EVENT_ID));
+    }
+
+    @Test
+    void differentKindsOfIdNeverShareAnIdentity() throws Exception {
+        String number = decode("{\"id\":1}", null).getId();
+        String text = decode("{\"id\":\"1\"}", null).getId();
+        assertThat(number).isNotEqualTo(text).isEqualTo("~int:1");
+        assertThat(text).isEqualTo("1");
+        assertThat(decode("{\"id\":123456789012345678901234567890}", null).getId()).isEqualTo("~int:123456789012345678901234567890");
+        // A string id shaped like another kind's identity is escaped, so it can never collide with it.
+        assertThat(decode("{\"id\":\"~int:1\"}", null).getId()).isEqualTo("~~int:1").isNotEqualTo(number);
+        assertThat(decode("{\"id\":\"~batch:x\"}", null).getId()).isEqualTo("~~batch:x");
+    }
+
+    @Test
+    void optInFallbacksKeyOnTheMessageKeyOrThePayload() throws Exception {
+        EventDecoder byKey = new EventDecoder("/id", 1024, 64, false, EventDecoder.IdFallback.MESSAGE_KEY);
+        assertThat(byKey.decode(bytes("{\"x\":1}"), "order-7", 0, "~msg:t@1:0:-1:-1").getId()).isEqualTo("~key:order-7");
+        assertThat(byKey.decode(bytes("{\"id\":\"order-7\"}"), "order-7", 0, null).getId()).isEqualTo("order-7");
+        assertThatThrownBy(() -> byKey.decode(bytes("{\"x\":1}"), null, 0, "~msg:t@1:0:-1:-1"))
+                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(Reason.MISSING_EVENT_ID));
+        EventDecoder byPayload = new EventDecoder("/id", 1024, 64, false, EventDecoder.IdFallback.PAYLOAD_HASH);
+        String hashed = byPayload.decode(bytes("{\"x\":1}"), "k", 0, "~msg:t@1:0:-1:-1").getId();
+        assertThat(hashed).startsWith("~sha256:").hasSize("~sha256:".length() + 64);
+        assertThat(byPayload.decode(bytes("{\"x\":1}"), "other", 0, "~msg:t@2:0:-1:-1").getId()).isEqualTo(hashed);
     }
 
     @Test
@@ -80,7 +105,7 @@ class EventDecoderTest {
         cases.put("{\"id\": \"a\", \"v\": \"x\\ud800y\"}", EventDecodingException.Reason.INVALID_UNICODE);
         cases.put("{\"id\": \"a\", \"\\udc00\": 1}", EventDecodingException.Reason.INVALID_UNICODE);
         cases.put("{\"v\": 1}", EventDecodingException.Reason.MISSING_EVENT_ID);
-        EventDecoder strict = new EventDecoder("/id", 1 << 20, 64, true);
+        EventDecoder strict = new EventDecoder("/id", 1 << 20, 64, true, EventDecoder.IdFallback.MESSAGE_ID);
         cases.forEach((payload, reason) -> assertThatThrownBy(() -> strict.decode(bytes(payload), "k", 0))
                 .as(payload).isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(reason)));
         assertThat(strict.decode(bytes("{\"id\": \"a\", \"v\": \"\\ud83d\\ude00 \u05e9\u05dc\u05d5\u05dd \\u0000\", \"n\": 123456789012345678901234567890}"), null, 0)
