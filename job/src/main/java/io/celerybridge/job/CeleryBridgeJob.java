@@ -5,9 +5,11 @@ import io.celerybridge.connectors.celery.CeleryMessage;
 import io.celerybridge.connectors.celery.CelerySink;
 import io.celerybridge.connectors.pulsar.DeadLetter;
 import io.celerybridge.connectors.pulsar.DeadLetterSerializationSchema;
+import io.celerybridge.connectors.pulsar.PulsarConnection;
 import io.celerybridge.connectors.pulsar.PulsarRecord;
 import io.celerybridge.connectors.pulsar.PulsarRecordSourceBuilder;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
+import io.celerybridge.connectors.pulsar.RetainedTopic;
 import io.celerybridge.connectors.valkey.KeyAbsentFilter;
 import io.celerybridge.connectors.valkey.StatelessExponentialBackoff;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
@@ -33,7 +35,6 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.pulsar.sink.PulsarSink;
-import org.apache.flink.connector.pulsar.sink.PulsarSinkBuilder;
 import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -117,6 +118,7 @@ public class CeleryBridgeJob {
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(BridgeConfig config) {
         checkValkey(config);
+        retainProducedTopics(config);
         return new CeleryBridgeJob(pulsarSource(config), sourceParallelism(config), celerySink(config), dlqSink(config),
                 config.get(BridgeOptions.UDF_FANOUT_TOPIC).isEmpty() ? null : fanoutSink(config), config);
     }
@@ -239,12 +241,9 @@ public class CeleryBridgeJob {
     /** The connector's source, restored batch-safely (FLINK-36180, see BatchSafePulsarSource). */
     static Source<PulsarRecord, ?, ?> pulsarSource(BridgeConfig config) {
         PulsarRecordSourceBuilder b = new PulsarRecordSourceBuilder()
-                .serviceUrl(config.get(BridgeOptions.PULSAR_SERVICE_URL))
-                .adminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
+                .connection(pulsarConnection(config))
                 .subscription(config.get(BridgeOptions.PULSAR_SUBSCRIPTION))
                 .startPosition(config.get(BridgeOptions.PULSAR_START_POSITION))
-                .authToken(config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE))
-                .tlsAllowInsecure(config.get(BridgeOptions.PULSAR_TLS_ALLOW_INSECURE))
                 .partitionDiscoveryInterval(config.get(BridgeOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL))
                 .maxFetchTime(config.get(BridgeOptions.PULSAR_MAX_FETCH_TIME));
         String pattern = config.get(BridgeOptions.PULSAR_TOPIC_PATTERN);
@@ -252,10 +251,6 @@ public class CeleryBridgeJob {
             b.topics(config.get(BridgeOptions.TOPIC));
         } else {
             b.topicPattern(pattern);
-        }
-        String trust = config.get(BridgeOptions.PULSAR_TLS_TRUST_CERTS_FILE);
-        if (!trust.isEmpty()) {
-            b.tlsTrustCertsFile(trust);
         }
         return b.build();
     }
@@ -274,8 +269,7 @@ public class CeleryBridgeJob {
             return asked -> 1;
         }
         List<String> topics = config.get(BridgeOptions.TOPIC);
-        Map<String, Integer> partitions = PulsarTopicPartitions.partitions(config.get(BridgeOptions.PULSAR_ADMIN_URL),
-                config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE), topics);
+        Map<String, Integer> partitions = PulsarTopicPartitions.partitions(pulsarConnection(config), topics);
         if (partitions.containsValue(0)) {
             LOG.warn("a topic of {} is not partitioned: the Pulsar source runs at parallelism 1 "
                     + "(flink-connector-pulsar 4.1.0 can leave a non-partitioned topic unread at a higher one)", topics);
@@ -313,17 +307,37 @@ public class CeleryBridgeJob {
 
     private static <T> PulsarSink<T> pulsarSink(BridgeConfig config, String topic,
             org.apache.flink.connector.pulsar.sink.writer.serializer.PulsarSerializationSchema<T> schema) {
-        PulsarSinkBuilder<T> b = PulsarSink.<T>builder()
-                .setServiceUrl(config.get(BridgeOptions.PULSAR_SERVICE_URL))
-                .setAdminUrl(config.get(BridgeOptions.PULSAR_ADMIN_URL))
+        return pulsarConnection(config).applyTo(PulsarSink.<T>builder())
                 .setTopics(topic)
                 .setSerializationSchema(schema)
-                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
-        String token = config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE);
-        if (token != null) {
-            b.setAuthentication(PulsarRecordSourceBuilder.TOKEN_AUTH_PLUGIN, PulsarRecordSourceBuilder.tokenAuthParams(token));
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .build();
+    }
+
+    /** Broker and admin URLs, token and TLS settings: what every Pulsar client of the job connects with. */
+    public static PulsarConnection pulsarConnection(BridgeConfig config) {
+        return PulsarConnection.of(config.get(BridgeOptions.PULSAR_SERVICE_URL), config.get(BridgeOptions.PULSAR_ADMIN_URL))
+                .withAuthToken(config.secret(BridgeOptions.PULSAR_AUTH_TOKEN, BridgeOptions.PULSAR_AUTH_TOKEN_FILE))
+                .withTls(config.get(BridgeOptions.PULSAR_TLS_TRUST_CERTS_FILE), config.get(BridgeOptions.PULSAR_TLS_ALLOW_INSECURE),
+                        config.get(BridgeOptions.PULSAR_TLS_HOSTNAME_VERIFICATION));
+    }
+
+    /**
+     * The DLQ and fan-out topics are only produced to: without a subscription a stock broker
+     * deletes them (and their records) a minute after the job's producer leaves. A durable
+     * subscription of their own keeps every record until it is acknowledged there.
+     */
+    static void retainProducedTopics(BridgeConfig config) {
+        PulsarConnection pulsar = pulsarConnection(config);
+        try {
+            RetainedTopic.ensure(pulsar, config.dlqTopic(), config.get(BridgeOptions.DLQ_SUBSCRIPTION), "the DLQ topic (dlq_topic)");
+            String fanout = config.get(BridgeOptions.UDF_FANOUT_TOPIC);
+            if (!fanout.isEmpty()) {
+                RetainedTopic.ensure(pulsar, fanout, config.get(BridgeOptions.UDF_FANOUT_SUBSCRIPTION), "the fan-out topic (udf.fanout_topic)");
+            }
+        } catch (IllegalStateException e) {
+            throw new io.celerybridge.job.config.ConfigException(e.getMessage());
         }
-        return b.build();
     }
 
     static CelerySink celerySink(BridgeConfig config) {

@@ -115,20 +115,29 @@ class DeadLetterITCase {
                 assertThat(processed.receive(2, TimeUnit.SECONDS)).as("only processed events fan out").isNull();
 
                 // Replay round trip: a record dead-lettered for a reason since mended comes back once,
-                // however often it is replayed.
+                // even when the DLQ holds it twice (a restart can repeat a DLQ write).
                 String revived = run + "-revived";
                 try (Producer<byte[]> toDlq = pulsar.newProducer(Schema.BYTES).topic(dlqTopic).create()) {
-                    toDlq.newMessage().value(("{\"id\": \"" + revived + "\", \"type\": \"good\"}").getBytes(StandardCharsets.UTF_8))
-                            .property(ToDeadLetter.REASON, "RETRIES_EXHAUSTED")
-                            .property(ToDeadLetter.LAST_FAILURE, Instant.now().toString()).send();
+                    for (int copy = 0; copy < 2; copy++) {
+                        toDlq.newMessage().value(("{\"id\": \"" + revived + "\", \"type\": \"good\"}").getBytes(StandardCharsets.UTF_8))
+                                .property(ToDeadLetter.REASON, "RETRIES_EXHAUSTED")
+                                .property(ToDeadLetter.LAST_FAILURE, Instant.now().toString()).send();
+                    }
                 }
-                DlqReplay.Result first = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
-                        Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"));
-                DlqReplay.Result second = DlqReplay.replay(TestServers.pulsarServiceUrl(), dlqTopic, topic,
-                        before, Instant.MAX, Set.of("RETRIES_EXHAUSTED"));
-                assertThat(first.replayed).isEqualTo(1);
-                assertThat(first.skipped).isEqualTo(bad.size());
-                assertThat(second.replayed).isEqualTo(1);
+                var connection = CeleryBridgeJob.pulsarConnection(settings);
+                String subscription = settings.get(io.celerybridge.job.config.BridgeOptions.DLQ_SUBSCRIPTION);
+                DlqReplay.Result dry = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                        Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), true);
+                DlqReplay.Result first = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                        Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), false);
+                DlqReplay.Result second = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                        before, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), false);
+                assertThat(dry.replayed).as("a dry run counts").isEqualTo(2);
+                assertThat(first.replayed).as("the dry run acknowledged nothing").isEqualTo(2);
+                assertThat(first.skipped).as("not selected: left in the subscription").isEqualTo(bad.size());
+                assertThat(first.failed.get()).isZero();
+                assertThat(second.replayed).as("what was replayed was acknowledged").isZero();
+                assertThat(second.skipped).as("what was not selected is still there").isEqualTo(bad.size());
                 String taskId = CeleryTaskIds.forKey(revived);
                 assertThat(backend.awaitResults(List.of(taskId), Duration.ofSeconds(60))).hasSize(1);
                 Thread.sleep(2_000);

@@ -13,11 +13,17 @@ final class TestConfigs {
 
     private TestConfigs() {}
 
-    static BridgeConfig forTestServers(String... sets) {
-        List<String> all = new ArrayList<>(List.of(
+    /** Where the test servers are, as --set arguments. */
+    static List<String> testServerSettings() {
+        return List.of(
                 "pulsar.service_url=" + TestServers.pulsarServiceUrl(),
                 "pulsar.admin_url=" + TestServers.pulsarAdminUrl(),
-                "valkey.uri=" + TestServers.valkeyUri(),
+                "valkey.uri=" + TestServers.valkeyUri());
+    }
+
+    static BridgeConfig forTestServers(String... sets) {
+        List<String> all = new ArrayList<>(testServerSettings());
+        all.addAll(List.of(
                 "checkpointing.interval=500ms",
                 "restart.strategy=fixed-delay",
                 "restart.attempts=3",

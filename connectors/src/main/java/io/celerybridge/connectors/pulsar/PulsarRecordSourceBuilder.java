@@ -9,27 +9,24 @@ import org.apache.flink.connector.pulsar.source.enumerator.cursor.StartCursor;
 
 import io.celerybridge.connectors.pulsar.internal.SubscriptionStartCursor;
 
-import org.apache.pulsar.client.admin.PulsarAdmin;
-import org.apache.pulsar.client.admin.PulsarAdminBuilder;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Builds the source of raw {@link PulsarRecord}s, restored batch-safely ({@link BatchSafePulsarSource}).
  *
  * <pre>{@code
  * BatchSafePulsarSource<PulsarRecord> source = new PulsarRecordSourceBuilder()
- *     .serviceUrl("pulsar://127.0.0.1:6650").adminUrl("http://127.0.0.1:8080")
+ *     .connection(PulsarConnection.of("pulsar://127.0.0.1:6650", "http://127.0.0.1:8080"))
  *     .topics(List.of("persistent://public/default/events")).subscription("celery-bridge")
  *     .build();
  * }</pre>
  *
  * Defaults: start position {@code subscription}; partition discovery every
- * {@link #DEFAULT_PARTITION_DISCOVERY_INTERVAL}; fetches held at most {@link #DEFAULT_MAX_FETCH_TIME}; no authentication; TLS as the URL scheme says
- * ({@code pulsar+ssl://}, {@code https://}).
+ * {@link #DEFAULT_PARTITION_DISCOVERY_INTERVAL}; fetches held at most {@link #DEFAULT_MAX_FETCH_TIME};
+ * authentication and TLS as the {@link PulsarConnection} says.
  */
 @PublicEvolving
 public final class PulsarRecordSourceBuilder {
@@ -40,27 +37,17 @@ public final class PulsarRecordSourceBuilder {
      * time ran out, so on a quiet topic an event could sit in the reader for 10 s.
      */
     public static final Duration DEFAULT_MAX_FETCH_TIME = Duration.ofMillis(20);
-    public static final String TOKEN_AUTH_PLUGIN = "org.apache.pulsar.client.impl.auth.AuthenticationToken";
 
-    private String serviceUrl;
-    private String adminUrl;
+    private PulsarConnection connection;
     private List<String> topics = new ArrayList<>();
     private String topicPattern;
     private String subscription;
     private StartPosition startPosition = StartPosition.subscription();
-    private String authToken;
-    private String tlsTrustCertsFile;
-    private boolean tlsAllowInsecure;
     private Duration partitionDiscoveryInterval = DEFAULT_PARTITION_DISCOVERY_INTERVAL;
     private Duration maxFetchTime = DEFAULT_MAX_FETCH_TIME;
 
-    public PulsarRecordSourceBuilder serviceUrl(String serviceUrl) {
-        this.serviceUrl = serviceUrl;
-        return this;
-    }
-
-    public PulsarRecordSourceBuilder adminUrl(String adminUrl) {
-        this.adminUrl = adminUrl;
+    public PulsarRecordSourceBuilder connection(PulsarConnection connection) {
+        this.connection = connection;
         return this;
     }
 
@@ -82,22 +69,6 @@ public final class PulsarRecordSourceBuilder {
 
     public PulsarRecordSourceBuilder startPosition(StartPosition startPosition) {
         this.startPosition = startPosition;
-        return this;
-    }
-
-    /** A JWT for Pulsar's token authentication; never logged. */
-    public PulsarRecordSourceBuilder authToken(String token) {
-        this.authToken = token;
-        return this;
-    }
-
-    public PulsarRecordSourceBuilder tlsTrustCertsFile(String path) {
-        this.tlsTrustCertsFile = path;
-        return this;
-    }
-
-    public PulsarRecordSourceBuilder tlsAllowInsecure(boolean allow) {
-        this.tlsAllowInsecure = allow;
         return this;
     }
 
@@ -126,15 +97,16 @@ public final class PulsarRecordSourceBuilder {
     }
 
     private BatchSafePulsarSource<PulsarRecord> build(boolean bounded) {
-        require(serviceUrl, "serviceUrl");
-        require(adminUrl, "adminUrl");
+        if (connection == null) {
+            throw new IllegalArgumentException("Pulsar source: connection is required");
+        }
         require(subscription, "subscription");
         if (topics.isEmpty() == (topicPattern == null)) {
             throw new IllegalArgumentException("Pulsar source: set exactly one of topics and topicPattern");
         }
         PulsarSourceBuilder<PulsarRecord> b = PulsarSource.<PulsarRecord>builder()
-                .setServiceUrl(serviceUrl)
-                .setAdminUrl(adminUrl)
+                .setServiceUrl(connection.serviceUrl())
+                .setAdminUrl(connection.adminUrl())
                 .setSubscriptionName(subscription)
                 .setDeserializationSchema(new PulsarRecordDeserializationSchema())
                 .setConfig(PulsarSourceOptions.PULSAR_PARTITION_DISCOVERY_INTERVAL_MS,
@@ -150,11 +122,8 @@ public final class PulsarRecordSourceBuilder {
         }
         switch (startPosition.kind()) {
             case SUBSCRIPTION:
-                String url = adminUrl;
-                String token = authToken;
-                String trust = tlsTrustCertsFile;
-                boolean insecure = tlsAllowInsecure;
-                b.setStartCursor(new SubscriptionStartCursor(() -> admin(url, token, trust, insecure), subscription));
+                PulsarConnection c = connection;
+                b.setStartCursor(new SubscriptionStartCursor(c::admin, subscription));
                 break;
             case EARLIEST:
                 b.setStartCursor(StartCursor.earliest());
@@ -165,36 +134,15 @@ public final class PulsarRecordSourceBuilder {
             default:
                 b.setStartCursor(StartCursor.fromPublishTime(startPosition.publishTime().toEpochMilli()));
         }
-        if (authToken != null && !authToken.isEmpty()) {
-            b.setAuthentication(TOKEN_AUTH_PLUGIN, tokenAuthParams(authToken));
+        if (connection.authToken() != null) {
+            b.setAuthentication(PulsarConnection.TOKEN_AUTH_PLUGIN, PulsarConnection.tokenAuthParams(connection.authToken()));
         }
-        if (tlsTrustCertsFile != null) {
-            b.setConfig(PulsarOptions.PULSAR_TLS_TRUST_CERTS_FILE_PATH, tlsTrustCertsFile);
+        if (connection.tlsTrustCertsFile() != null) {
+            b.setConfig(PulsarOptions.PULSAR_TLS_TRUST_CERTS_FILE_PATH, connection.tlsTrustCertsFile());
         }
-        if (tlsAllowInsecure) {
-            b.setConfig(PulsarOptions.PULSAR_TLS_ALLOW_INSECURE_CONNECTION, true);
-        }
+        b.setConfig(PulsarOptions.PULSAR_TLS_ALLOW_INSECURE_CONNECTION, connection.tlsAllowInsecure());
+        b.setConfig(PulsarOptions.PULSAR_TLS_HOSTNAME_VERIFICATION_ENABLE, connection.tlsHostnameVerification());
         return new BatchSafePulsarSource<>(b.build());
-    }
-
-    private static PulsarAdmin admin(String url, String token, String trustCerts, boolean insecure) {
-        try {
-            PulsarAdminBuilder b = PulsarAdmin.builder().serviceHttpUrl(url).allowTlsInsecureConnection(insecure);
-            if (token != null && !token.isEmpty()) {
-                b.authentication(TOKEN_AUTH_PLUGIN, tokenAuthParams(token));
-            }
-            if (trustCerts != null) {
-                b.tlsTrustCertsFilePath(trustCerts);
-            }
-            return b.build();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot create a Pulsar admin client for " + url + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** AuthenticationToken's encoded parameters; its Map form leaves the token unset (seen with client 3.0). */
-    public static String tokenAuthParams(String token) {
-        return "token:" + token;
     }
 
     private static void require(String value, String option) {

@@ -5,7 +5,6 @@ import org.apache.flink.annotation.PublicEvolving;
 import org.apache.pulsar.client.admin.PulsarAdmin;
 import org.apache.pulsar.common.naming.TopicName;
 import org.apache.pulsar.client.admin.PulsarAdminException;
-import org.apache.pulsar.client.api.PulsarClientException;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,17 +28,9 @@ public final class PulsarTopicPartitions {
      * Partitions per topic (full name), 0 for a non-partitioned topic or one that does not exist
      * yet (auto-creation makes it non-partitioned).
      */
-    public static Map<String, Integer> partitions(String adminUrl, String authToken, List<String> topics) {
-        org.apache.pulsar.client.admin.PulsarAdminBuilder builder = PulsarAdmin.builder().serviceHttpUrl(adminUrl);
-        try {
-            if (authToken != null && !authToken.isEmpty()) {
-                builder.authentication(PulsarRecordSourceBuilder.TOKEN_AUTH_PLUGIN, PulsarRecordSourceBuilder.tokenAuthParams(authToken));
-            }
-        } catch (PulsarClientException.UnsupportedAuthenticationException e) {
-            throw new IllegalStateException("Pulsar token authentication is not available: " + e.getMessage(), e);
-        }
+    public static Map<String, Integer> partitions(PulsarConnection connection, List<String> topics) {
         Map<String, Integer> out = new LinkedHashMap<>();
-        try (PulsarAdmin admin = builder.build()) {
+        try (PulsarAdmin admin = connection.admin()) {
             for (String topic : topics) {
                 String name = TopicName.get(topic).getPartitionedTopicName();
                 try {
@@ -49,9 +40,9 @@ public final class PulsarTopicPartitions {
                 }
             }
             return out;
-        } catch (PulsarClientException | PulsarAdminException e) {
+        } catch (PulsarAdminException e) {
             throw new IllegalStateException("cannot read the partitions of " + topics + " from the Pulsar admin API at "
-                    + adminUrl + ": " + e.getMessage(), e);
+                    + connection.adminUrl() + ": " + e.getMessage(), e);
         }
     }
 

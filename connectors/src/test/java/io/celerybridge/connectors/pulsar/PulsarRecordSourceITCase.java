@@ -126,8 +126,7 @@ class PulsarRecordSourceITCase {
 
     private static PulsarRecordSourceBuilder builder(String topic, String subscription) {
         return new PulsarRecordSourceBuilder()
-                .serviceUrl(TestServers.pulsarServiceUrl())
-                .adminUrl(TestServers.pulsarAdminUrl())
+                .connection(PulsarConnection.of(TestServers.pulsarServiceUrl(), TestServers.pulsarAdminUrl()))
                 .topics(List.of(topic))
                 .subscription(subscription);
     }

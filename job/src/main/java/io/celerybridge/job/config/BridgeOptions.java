@@ -22,6 +22,9 @@ public final class BridgeOptions {
             "Pulsar topic(s) to read, comma-separated (or set pulsar.topic_pattern instead).");
     public static final Option<String> DLQ_TOPIC = Option.string("dlq_topic", "",
             "Dead-letter topic; empty means the first topic with -dlq appended.");
+    public static final Option<String> DLQ_SUBSCRIPTION = Option.nonEmpty("dlq_subscription", "celery-bridge-dlq",
+            "Durable subscription the job creates on the DLQ topic at start-up, so a stock broker keeps every record "
+                    + "until the replay tool acknowledges it there.");
     public static final Option<String> CHANNEL = Option.nonEmpty("channel", "celery", "The Celery queue tasks are sent to.");
     public static final Option<Duration> CACHE_TTL = Option.duration("cache_ttl", "24h", SECOND, Duration.ofDays(30),
             "How long an enqueued event id is remembered: a repeat within it never yields a second task.");
@@ -58,6 +61,9 @@ public final class BridgeOptions {
             "How long an open circuit stops calls before one probe call is let through.");
     public static final Option<String> UDF_FANOUT_TOPIC = Option.string("udf.fanout_topic", "",
             "Also publish each processed event (payload, key = event id) to this Pulsar topic; empty = off.");
+    public static final Option<String> UDF_FANOUT_SUBSCRIPTION = Option.nonEmpty("udf.fanout_subscription", "celery-bridge-fanout",
+            "Durable subscription the job creates on udf.fanout_topic so a stock broker keeps what it publishes; "
+                    + "name your consumer's subscription here to read it.");
 
     // ---------------------------------------------------------------- pulsar
     public static final Option<String> PULSAR_SERVICE_URL = Option.nonEmpty("pulsar.service_url", "pulsar://127.0.0.1:6650",
@@ -79,6 +85,8 @@ public final class BridgeOptions {
             "PEM file of the CA certificates to trust.");
     public static final Option<Boolean> PULSAR_TLS_ALLOW_INSECURE = Option.bool("pulsar.tls_allow_insecure", false,
             "Accept untrusted broker certificates (testing only).");
+    public static final Option<Boolean> PULSAR_TLS_HOSTNAME_VERIFICATION = Option.bool("pulsar.tls_hostname_verification", true,
+            "Check that the broker's certificate names the host connected to (the Pulsar client's own default is off).");
     public static final Option<Duration> PULSAR_PARTITION_DISCOVERY_INTERVAL = Option.duration(
             "pulsar.partition_discovery_interval", "30s", Duration.ZERO, DAY, "How often new partitions are looked for; 0s turns it off.");
 
@@ -168,11 +176,11 @@ public final class BridgeOptions {
             "Celery sink and DLQ sink; 0 = default.");
 
     public static final List<Option<?>> ALL = List.of(
-            TOPIC, DLQ_TOPIC, CHANNEL, CACHE_TTL, BATCH_SIZE, MAX_RETRIES, BACKOFF, TASK_TIMEOUT, RATE_LIMIT, RATE_WINDOW,
+            TOPIC, DLQ_TOPIC, DLQ_SUBSCRIPTION, CHANNEL, CACHE_TTL, BATCH_SIZE, MAX_RETRIES, BACKOFF, TASK_TIMEOUT, RATE_LIMIT, RATE_WINDOW,
             UDF_CLASS, UDF_PARAMS, UDF_SCHEMA, UDF_ROUTING, UDF_BATCH_TASK, UDF_MAX_LINGER, UDF_MAX_BACKOFF,
-            CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_FOR, UDF_FANOUT_TOPIC,
+            CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_FOR, UDF_FANOUT_TOPIC, UDF_FANOUT_SUBSCRIPTION,
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
-            PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE,
+            PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE, PULSAR_TLS_HOSTNAME_VERIFICATION,
             PULSAR_PARTITION_DISCOVERY_INTERVAL, PULSAR_MAX_FETCH_TIME,
             VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
