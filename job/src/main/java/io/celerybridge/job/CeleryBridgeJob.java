@@ -159,7 +159,7 @@ public class CeleryBridgeJob {
 
         SingleOutputStreamOperator<CeleryMessage> messages = firstSeen
                 .transform("process-batches", TypeInformation.of(CeleryMessage.class), new BatchUdfOperator<>(
-                        UdfFactory.udf(config), new CeleryMessageEncoder(codec), UdfFactory.settings(config),
+                        UdfFactory.udf(config), new CeleryMessageEncoder(codec, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)), UdfFactory.settings(config),
                         config.flatMapping(BridgeOptions.UDF_PARAMS), fanoutSink != null))
                 .uid("process-batches");
         parallelism(messages, config.get(BridgeOptions.PARALLELISM_UDF));
@@ -351,6 +351,9 @@ public class CeleryBridgeJob {
                 .setMaxBufferedRequests(Math.max(CelerySink.DEFAULT_MAX_BUFFERED_REQUESTS, 2 * config.get(BridgeOptions.CELERY_MAX_BATCH_SIZE)))
                 .setMaxInFlightRequests(config.get(BridgeOptions.CELERY_MAX_IN_FLIGHT))
                 .setMaxTimeInBuffer(config.get(BridgeOptions.CELERY_MAX_TIME_IN_BUFFER))
+                // The encoder dead-letters anything larger, so the sink never meets a record it cannot take.
+                .setMaxRecordSizeInBytes(config.get(BridgeOptions.CELERY_MAX_TASK_BYTES))
+                .setMaxBatchSizeInBytes(Math.max(CelerySink.DEFAULT_MAX_BATCH_SIZE_BYTES, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)))
                 .build();
     }
 

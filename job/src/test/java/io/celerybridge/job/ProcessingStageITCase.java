@@ -198,7 +198,7 @@ class ProcessingStageITCase {
                     return new Event(id, "{\"id\": \"" + id + "\"}", System.currentTimeMillis());
                 }).returns(Event.class)
                 .transform("process-batches", TypeInformation.of(CeleryMessage.class), new BatchUdfOperator<>(
-                        UdfFactory.udf(config), new CeleryMessageEncoder(CeleryBridgeJob.codec(config)),
+                        UdfFactory.udf(config), new CeleryMessageEncoder(CeleryBridgeJob.codec(config), config.get(io.celerybridge.job.config.BridgeOptions.CELERY_MAX_TASK_BYTES)),
                         UdfFactory.settings(config), Map.of(), false))
                 .map(new FailOnceAfterCheckpoint()).returns(CeleryMessage.class)
                 .sinkTo(CeleryBridgeJob.celerySink(config));

@@ -99,7 +99,7 @@ class CelerySinkITCase {
 
         assertThat(depth(queue)).isEqualTo(900);
         assertThat(ids(queue)).hasSize(900);
-        assertThat(redis.ttl(CeleryEnvelopeCodec.DEFAULT_DEDUP_KEY_PREFIX + queue + "-7"))
+        assertThat(redis.ttl(CeleryEnvelopeCodec.builder().build().dedupKey(queue + "-7")))
                 .as("dedup keys carry the TTL").isBetween(3000L, 3600L);
         cleanUp(queue);
     }

@@ -114,6 +114,9 @@ public final class BridgeOptions {
             "kombu's global_keyprefix transport option, if the workers use one.");
     public static final Option<Duration> CELERY_VISIBILITY_TIMEOUT = Option.duration("celery.visibility_timeout", "1h", SECOND,
             Duration.ofDays(7), "The broker's visibility_timeout: a task with a later ETA is refused to the DLQ (it would run twice).");
+    public static final Option<Long> CELERY_MAX_TASK_BYTES = Option.longValue("celery.max_task_bytes", 4L << 20, 64L << 10, 256L << 20,
+            "Largest encoded task (envelope and keys) the sink takes; a larger one is dead-lettered (TASK_TOO_LARGE). "
+                    + "Per-batch tasks are split to stay under it.");
     public static final Option<Integer> CELERY_MESSAGES_PER_SCRIPT = Option.integer("celery.messages_per_script", 100, 1, 1000,
             "Tasks carried by one atomic enqueue script call.");
     public static final Option<Integer> CELERY_MAX_BATCH_SIZE = Option.integer("celery.max_batch_size", 1000, 1, 100_000,
@@ -183,7 +186,7 @@ public final class BridgeOptions {
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE, PULSAR_TLS_HOSTNAME_VERIFICATION,
             PULSAR_PARTITION_DISCOVERY_INTERVAL, PULSAR_MAX_FETCH_TIME,
             VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
-            CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT,
+            CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT, CELERY_MAX_TASK_BYTES,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
             EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID, EVENTS_ID_FALLBACK,
             DEDUP_CAPACITY, DEDUP_TIMEOUT, DEDUP_NEAR_CACHE_SIZE,

@@ -17,7 +17,8 @@ public final class UdfFactory {
         if (className.isEmpty()) {
             try {
                 return new RoutingUdf(config.get(BridgeOptions.UDF_SCHEMA), config.get(BridgeOptions.UDF_ROUTING),
-                        config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL), config.get(BridgeOptions.UDF_BATCH_TASK));
+                        config.get(BridgeOptions.CELERY_TASK), config.get(BridgeOptions.CHANNEL), config.get(BridgeOptions.UDF_BATCH_TASK),
+                        CeleryMessageEncoder.payloadCharsWithin(config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)));
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("config key " + e.getMessage());
             }

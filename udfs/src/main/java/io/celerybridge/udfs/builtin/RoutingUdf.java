@@ -49,6 +49,7 @@ public class RoutingUdf implements BatchUdf {
     private final String defaultTask;
     private final String defaultQueue;
     private final String batchTask;
+    private final int batchTaskMaxChars;
 
     private transient PayloadSchema schema;
     private transient RouteTable routes;
@@ -63,20 +64,37 @@ public class RoutingUdf implements BatchUdf {
      * @throws IllegalArgumentException naming the setting that is wrong
      */
     public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue) {
-        this(schemaJson, routingJson, defaultTask, defaultQueue, "");
+        this(schemaJson, routingJson, defaultTask, defaultQueue, "", DEFAULT_BATCH_TASK_MAX_CHARS);
     }
+
+    /** Per-batch mode with the default split ({@link #DEFAULT_BATCH_TASK_MAX_CHARS}). */
+    public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue, String batchTask) {
+        this(schemaJson, routingJson, defaultTask, defaultQueue, batchTask, DEFAULT_BATCH_TASK_MAX_CHARS);
+    }
+
+    /** Payload characters per batch task by default: its envelope stays under 4 MiB whatever the text. */
+    public static final int DEFAULT_BATCH_TASK_MAX_CHARS = 256 * 1024;
+    private static final int MEMBER_OVERHEAD_CHARS = 64;
 
     /**
      * @param batchTask if not empty, per-batch mode: the valid events of each batch become ONE task
      *     {@code batchTask(events=[payload, ...])} on {@code defaultQueue} (no routing then); each
      *     event is still marked done by its own id, so none ever runs in two tasks
+     * @param batchTaskMaxChars per-batch mode: a batch whose payloads hold more characters (plus 64 per
+     *     member) is split
+     *     into several tasks, so no task outgrows what the sink takes (a lone larger event still goes alone)
      */
-    public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue, String batchTask) {
+    public RoutingUdf(String schemaJson, String routingJson, String defaultTask, String defaultQueue, String batchTask,
+            int batchTaskMaxChars) {
         this.schemaJson = schemaJson == null ? "" : schemaJson;
         this.routingJson = routingJson == null ? "" : routingJson;
         this.defaultTask = defaultTask;
         this.defaultQueue = defaultQueue;
         this.batchTask = batchTask == null ? "" : batchTask;
+        if (batchTaskMaxChars < 1) {
+            throw new IllegalArgumentException("batchTaskMaxChars must be positive, got " + batchTaskMaxChars);
+        }
+        this.batchTaskMaxChars = batchTaskMaxChars;
         if (!this.batchTask.isEmpty() && !this.routingJson.isBlank()) {
             throw new IllegalArgumentException("udf.batch_task: per-batch mode sends every batch to one task, so udf.routing "
                     + "would be ignored; expected one or the other");
@@ -129,7 +147,10 @@ public class RoutingUdf implements BatchUdf {
         return results;
     }
 
-    /** Per-batch mode: valid events share one task; an event id seen twice in the batch is one member. */
+    /**
+     * Per-batch mode: valid events share one task (several, in order, when their payloads exceed
+     * batchTaskMaxChars); an event id seen twice in the batch is one member.
+     */
     private List<UdfResult> processAsOneTask(List<Event> events) {
         UdfResult[] results = new UdfResult[events.size()];
         java.util.Map<String, String> members = new java.util.LinkedHashMap<>();
@@ -147,16 +168,40 @@ public class RoutingUdf implements BatchUdf {
             }
             members.putIfAbsent(e.getId(), e.getPayloadJson());
         }
-        if (!members.isEmpty()) {
-            UdfResult shared = UdfResult.tasks(CeleryTask.builder().name(batchTask).queue(defaultQueue)
-                    .batchOf("events", new ArrayList<>(members.keySet()), new ArrayList<>(members.values())).build());
-            for (int i = 0; i < results.length; i++) {
-                if (results[i] == null) {
-                    results[i] = shared;
-                }
+        java.util.Map<String, UdfResult> taskOf = new java.util.HashMap<>();
+        List<String> ids = new ArrayList<>();
+        List<String> payloads = new ArrayList<>();
+        long chars = 0;
+        for (java.util.Map.Entry<String, String> m : members.entrySet()) {
+            // Each member also costs its key and list overhead: counted as MEMBER_OVERHEAD_CHARS.
+            long cost = m.getValue().length() + MEMBER_OVERHEAD_CHARS;
+            if (!ids.isEmpty() && chars + cost > batchTaskMaxChars) {
+                addBatchTask(ids, payloads, taskOf);
+                ids = new ArrayList<>();
+                payloads = new ArrayList<>();
+                chars = 0;
+            }
+            ids.add(m.getKey());
+            payloads.add(m.getValue());
+            chars += cost;
+        }
+        if (!ids.isEmpty()) {
+            addBatchTask(ids, payloads, taskOf);
+        }
+        for (int i = 0; i < results.length; i++) {
+            if (results[i] == null) {
+                results[i] = taskOf.get(events.get(i).getId());
             }
         }
         return java.util.Arrays.asList(results);
+    }
+
+    private void addBatchTask(List<String> ids, List<String> payloads, java.util.Map<String, UdfResult> taskOf) {
+        UdfResult shared = UdfResult.tasks(CeleryTask.builder().name(batchTask).queue(defaultQueue)
+                .batchOf("events", ids, payloads).build());
+        for (String id : ids) {
+            taskOf.put(id, shared);
+        }
     }
 
     UdfResult process(Event event) {

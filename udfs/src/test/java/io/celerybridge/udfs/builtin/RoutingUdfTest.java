@@ -106,6 +106,22 @@ class RoutingUdfTest {
     }
 
     @Test
+    void perBatchModeSplitsABatchWhosePayloadsWouldOutgrowOneTask() {
+        RoutingUdf u = new RoutingUdf("", "", "d", "celery", "celery_bridge.process_batch", 1_000);
+        String big = "{\"v\": \"" + "é".repeat(400) + "\"}";
+        java.util.List<Event> events = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            events.add(new Event("e" + i, big, 0L));
+        }
+        java.util.List<UdfResult> r = u.process(events);
+        // 2 members of ~470 chars each fit in 1,000: tasks of e0+e1, e2+e3, e4; every event in exactly one.
+        assertThat(r.get(0)).isSameAs(r.get(1)).isNotSameAs(r.get(2));
+        assertThat(r.get(2)).isSameAs(r.get(3)).isNotSameAs(r.get(4));
+        assertThat(r.get(0).tasks().get(0).memberKeys()).containsExactly("e0", "e1");
+        assertThat(r.get(4).tasks().get(0).memberKeys()).containsExactly("e4");
+    }
+
+    @Test
     void perBatchModeMakesOneTaskOfTheValidEventsOfABatch() {
         RoutingUdf u = new RoutingUdf("{\"required\": [\"n\"]}", "", "d", "celery", "celery_bridge.process_batch");
         java.util.List<UdfResult> r = u.process(java.util.List.of(new Event("a", "{\"n\": 1}", 0L),
