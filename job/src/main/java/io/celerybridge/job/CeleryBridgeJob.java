@@ -11,12 +11,16 @@ import io.celerybridge.connectors.pulsar.PulsarRecordSourceBuilder;
 import io.celerybridge.connectors.pulsar.PulsarTopicPartitions;
 import io.celerybridge.connectors.pulsar.RetainedTopic;
 import io.celerybridge.connectors.valkey.KeyAbsentFilter;
+import io.celerybridge.connectors.valkey.MarkIfAbsent;
 import io.celerybridge.connectors.valkey.StatelessExponentialBackoff;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
 import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.config.BridgeOptions;
 import io.celerybridge.job.config.JobCommandLine;
+import io.celerybridge.job.internal.DeadLetterMarks;
 import io.celerybridge.job.internal.DecodeEvents;
+import io.celerybridge.job.internal.RejectedRecord;
+import io.celerybridge.job.internal.SplitDeadLettered;
 import io.celerybridge.job.internal.CeleryMessageEncoder;
 import io.celerybridge.job.internal.FailedEventToRejectedRecord;
 import io.celerybridge.job.internal.ProcessedEventSerializationSchema;
@@ -37,6 +41,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.pulsar.sink.PulsarSink;
 import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -150,14 +155,17 @@ public class CeleryBridgeJob {
         SingleOutputStreamOperator<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
                         events,
                         new KeyAbsentFilter<>(valkey(config), new EventDedupKey(codec), config.get(BridgeOptions.DEDUP_NEAR_CACHE_SIZE),
-                                config.get(BridgeOptions.CACHE_TTL)),
+                                config.get(BridgeOptions.CACHE_TTL), DeadLetterMarks.foundPolicy()),
                         config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                         config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, KeyAbsentFilter::isTransient))
                 .name("idempotency-check").uid("idempotency-check");
         parallelism(firstSeen, config.get(BridgeOptions.PARALLELISM_DEDUP));
+        SingleOutputStreamOperator<Event> undecided = firstSeen.process(new SplitDeadLettered())
+                .name("split-dead-lettered").uid("split-dead-lettered");
+        parallelism(undecided, config.get(BridgeOptions.PARALLELISM_DEDUP));
 
-        SingleOutputStreamOperator<CeleryMessage> messages = firstSeen
+        SingleOutputStreamOperator<CeleryMessage> messages = undecided
                 .transform("process-batches", TypeInformation.of(CeleryMessage.class), new BatchUdfOperator<>(
                         UdfFactory.udf(config), new CeleryMessageEncoder(codec, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)), UdfFactory.settings(config),
                         config.flatMapping(BridgeOptions.UDF_PARAMS), fanoutSink != null))
@@ -167,10 +175,20 @@ public class CeleryBridgeJob {
         parallelism(messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink"),
                 config.get(BridgeOptions.PARALLELISM_SINK));
 
-        parallelism(events.getSideOutput(DecodeEvents.REJECTED)
+        DataStream<RejectedRecord> rejected = events.getSideOutput(DecodeEvents.REJECTED)
                 .union(messages.getSideOutput(BatchUdfOperator.FAILED)
-                        .map(new FailedEventToRejectedRecord()).name("failed-events").uid("failed-events"))
-                .map(new ToDeadLetter()).name("to-dead-letters").uid("to-dead-letters")
+                                .map(new FailedEventToRejectedRecord()).name("failed-events").uid("failed-events"),
+                        undecided.getSideOutput(SplitDeadLettered.DEAD_LETTERED)
+                                .map(new FailedEventToRejectedRecord()).name("already-dead-lettered").uid("already-dead-lettered"));
+        SingleOutputStreamOperator<RejectedRecord> decided = AsyncDataStream.unorderedWaitWithRetry(
+                        rejected,
+                        new MarkIfAbsent<>(valkey(config), DeadLetterMarks.marker(codec), config.get(BridgeOptions.CACHE_TTL),
+                                DeadLetterMarks.outcome()),
+                        config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                        config.get(BridgeOptions.DEDUP_CAPACITY),
+                        new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, MarkIfAbsent::isTransient))
+                .name("dead-letter-decision").uid("dead-letter-decision");
+        parallelism(decided.map(new ToDeadLetter()).name("to-dead-letters").uid("to-dead-letters")
                 .sinkTo(dlqSink).name("dlq-sink").uid("dlq-sink"), config.get(BridgeOptions.PARALLELISM_SINK));
 
         if (fanoutSink != null) {
@@ -379,7 +397,8 @@ public class CeleryBridgeJob {
             }
             throw new io.celerybridge.job.config.ConfigException("cannot use Valkey at "
                     + BridgeConfig.maskUriPassword(config.get(BridgeOptions.VALKEY_URI)) + " (config keys 'valkey.uri', "
-                    + "'valkey.password(_file)', 'valkey.tls_ca_file'): " + root.getClass().getSimpleName() + ": " + root.getMessage());
+                    + "'valkey.password(_file)', 'valkey.tls_ca_file'): " + root.getClass().getSimpleName() + ": "
+                    + BridgeConfig.maskUriPassword(String.valueOf(root.getMessage())));
         } finally {
             client.shutdown();
         }

@@ -1,11 +1,13 @@
 package io.celerybridge.job;
 
+import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.connectors.celery.IdempotencyKeys;
 import io.celerybridge.connectors.pulsar.PulsarConnection;
 import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.config.BridgeOptions;
 import io.celerybridge.job.config.ConfigException;
 import io.celerybridge.job.config.JobCommandLine;
+import io.celerybridge.job.internal.DeadLetterMarks;
 import io.celerybridge.job.internal.DecodeEvents;
 import io.celerybridge.job.internal.ToDeadLetter;
 
@@ -37,7 +39,9 @@ import java.util.concurrent.TimeUnit;
  * selected stay for a later run. The original bytes, key and properties go back unchanged (the
  * {@code celery-bridge.*} failure properties are dropped; {@code celery-bridge.replayed-from}
  * names the DLQ message and {@code celery-bridge.replay-of} the event's identity, so an event
- * without an id is still the same event, and the idempotent enqueue never runs it twice).
+ * without an id is still the same event, and the idempotent enqueue never runs it twice). The
+ * event's dead-letter mark in Valkey ({@link DeadLetterMarks}) is cleared first, so the replay is
+ * processed rather than sent back to the DLQ.
  *
  * <pre>
  * java -cp celery-bridge-job.jar:FLINK_CLASSPATH io.celerybridge.job.DlqReplay \
@@ -84,13 +88,7 @@ public final class DlqReplay {
         if (config == null) {
             return;
         }
-        List<String> topics = config.get(BridgeOptions.TOPIC);
-        if (!config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty() || topics.size() != 1) {
-            throw new ConfigException("the replay publishes to one topic: set 'topic' to exactly one (got " + topics
-                    + (config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty() ? "" : " and a topic pattern") + ")");
-        }
-        Result r = replay(CeleryBridgeJob.pulsarConnection(config), config.dlqTopic(), config.get(BridgeOptions.DLQ_SUBSCRIPTION),
-                topics.get(0), from, to, reasons, dryRun);
+        Result r = replay(config, from, to, reasons, dryRun);
         System.out.println("replay" + (dryRun ? " (dry run: nothing published or acknowledged)" : "") + ": read " + r.read
                 + " DLQ records, " + (dryRun ? "would re-publish " : "re-published ") + r.replayed + ", left " + r.skipped
                 + " (not selected) for a later run; selected by reason: " + r.byReason
@@ -111,10 +109,31 @@ public final class DlqReplay {
     }
 
     /**
-     * @param dryRun count what would be replayed; publish and acknowledge nothing
+     * Replays from the DLQ of the job configured by {@code config} to its topic.
+     *
+     * @param dryRun count what would be replayed; publish, clear and acknowledge nothing
      */
-    public static Result replay(PulsarConnection pulsar, String dlqTopic, String subscription, String topic,
-            Instant from, Instant to, Set<String> reasons, boolean dryRun) throws Exception {
+    public static Result replay(BridgeConfig config, Instant from, Instant to, Set<String> reasons, boolean dryRun) throws Exception {
+        List<String> topics = config.get(BridgeOptions.TOPIC);
+        if (!config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty() || topics.size() != 1) {
+            throw new ConfigException("the replay publishes to one topic: set 'topic' to exactly one (got " + topics
+                    + (config.get(BridgeOptions.PULSAR_TOPIC_PATTERN).isEmpty() ? "" : " and a topic pattern") + ")");
+        }
+        CeleryEnvelopeCodec codec = CeleryBridgeJob.codec(config);
+        io.lettuce.core.RedisClient valkey = CeleryBridgeJob.valkey(config).createClient();
+        try (io.lettuce.core.api.StatefulRedisConnection<String, String> marks = valkey.connect()) {
+            // A dead letter's mark would send its replay straight back to the DLQ: cleared first.
+            java.util.function.Consumer<String> clearMark = identity -> DeadLetterMarks.clear(marks.sync(), codec, identity);
+            return replay(CeleryBridgeJob.pulsarConnection(config), config.dlqTopic(), config.get(BridgeOptions.DLQ_SUBSCRIPTION),
+                    topics.get(0), from, to, reasons, dryRun, clearMark);
+        } finally {
+            valkey.shutdown();
+        }
+    }
+
+    private static Result replay(PulsarConnection pulsar, String dlqTopic, String subscription, String topic,
+            Instant from, Instant to, Set<String> reasons, boolean dryRun,
+            java.util.function.Consumer<String> clearMark) throws Exception {
         Result result = new Result();
         long startedAt = System.currentTimeMillis();
         try (PulsarClient client = pulsar.client();
@@ -138,7 +157,11 @@ public final class DlqReplay {
                     continue;
                 }
                 Message<byte[]> record = m;
-                acks.add(copyOf(record, producer).sendAsync().thenCompose(stored -> dlq.acknowledgeAsync(record.getMessageId()))
+                String identity = identity(record);
+                if (identity != null) {
+                    clearMark.accept(identity);
+                }
+                acks.add(copyOf(record, producer, identity).sendAsync().thenCompose(stored -> dlq.acknowledgeAsync(record.getMessageId()))
                         .exceptionally(e -> {
                             result.failed.incrementAndGet();
                             System.err.println("replay: could not re-publish " + record.getMessageId() + " (left in the DLQ): " + e);
@@ -154,7 +177,7 @@ public final class DlqReplay {
         return result;
     }
 
-    private static TypedMessageBuilder<byte[]> copyOf(Message<byte[]> m, Producer<byte[]> producer) {
+    private static TypedMessageBuilder<byte[]> copyOf(Message<byte[]> m, Producer<byte[]> producer, String identity) {
         Map<String, String> properties = new HashMap<>();
         m.getProperties().forEach((k, v) -> {
             if (!k.startsWith(ToDeadLetter.PREFIX)) {
@@ -162,7 +185,6 @@ public final class DlqReplay {
             }
         });
         properties.put(REPLAYED_FROM, m.getMessageId().toString());
-        String identity = identity(m);
         if (identity != null) {
             properties.put(DecodeEvents.REPLAY_OF, identity);
         }

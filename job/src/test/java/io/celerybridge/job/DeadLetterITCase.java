@@ -124,13 +124,11 @@ class DeadLetterITCase {
                                 .property(ToDeadLetter.LAST_FAILURE, Instant.now().toString()).send();
                     }
                 }
-                var connection = CeleryBridgeJob.pulsarConnection(settings);
-                String subscription = settings.get(io.celerybridge.job.config.BridgeOptions.DLQ_SUBSCRIPTION);
-                DlqReplay.Result dry = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                DlqReplay.Result dry = DlqReplay.replay(settings,
                         Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), true);
-                DlqReplay.Result first = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                DlqReplay.Result first = DlqReplay.replay(settings,
                         Instant.MIN, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), false);
-                DlqReplay.Result second = DlqReplay.replay(connection, dlqTopic, subscription, topic,
+                DlqReplay.Result second = DlqReplay.replay(settings,
                         before, Instant.MAX, Set.of("RETRIES_EXHAUSTED"), false);
                 assertThat(dry.replayed).as("a dry run counts").isEqualTo(2);
                 assertThat(first.replayed).as("the dry run acknowledged nothing").isEqualTo(2);

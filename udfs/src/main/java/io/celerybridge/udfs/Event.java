@@ -19,6 +19,7 @@ public class Event {
     private String sourceMessageId;
     private String sourceKey;
     private java.util.Map<String, String> sourceProperties = new java.util.HashMap<>();
+    private String deadLetteredAs;
 
     public Event() {}
 
@@ -68,6 +69,19 @@ public class Event {
 
     public void setSourceKey(String sourceKey) {
         this.sourceKey = sourceKey;
+    }
+
+    /**
+     * The reason this event was already dead-lettered with, if it was (the job read it again after
+     * a restart): it goes to the DLQ again with that reason, never to processing, so one event
+     * never becomes both a DLQ record and a task. Null for an event not decided yet.
+     */
+    public String getDeadLetteredAs() {
+        return deadLetteredAs;
+    }
+
+    public void setDeadLetteredAs(String deadLetteredAs) {
+        this.deadLetteredAs = deadLetteredAs;
     }
 
     public String getId() {

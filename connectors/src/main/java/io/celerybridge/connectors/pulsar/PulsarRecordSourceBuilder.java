@@ -129,7 +129,8 @@ public final class PulsarRecordSourceBuilder {
                 b.setStartCursor(StartCursor.earliest());
                 break;
             case LATEST:
-                b.setStartCursor(StartCursor.latest());
+                // Not StartCursor.latest(): a partition discovered later would be seeked to its end then.
+                b.setStartCursor(StartCursor.fromPublishTime(System.currentTimeMillis()));
                 break;
             default:
                 b.setStartCursor(StartCursor.fromPublishTime(startPosition.publishTime().toEpochMilli()));

@@ -14,7 +14,11 @@ import java.util.Objects;
  * <ul>
  *   <li>{@code subscription}: the subscription's own cursor (created at the earliest message if the
  *       subscription is new): what a restarted job without state wants;
- *   <li>{@code earliest} / {@code latest}: starts there, whatever the subscription had consumed;
+ *   <li>{@code earliest}: starts there, whatever the subscription had consumed;
+ *   <li>{@code latest}: starts at what is published from the moment the job is built on (a
+ *       publish-time cursor at that instant): the connector seeks every partition it discovers
+ *       LATER to its start cursor too, and a plain latest cursor would skip what such a partition
+ *       received before it was discovered;
  *   <li>{@code publish-time:<ISO-8601 instant>}: starts at the first message published at or
  *       after that instant.
  * </ul>

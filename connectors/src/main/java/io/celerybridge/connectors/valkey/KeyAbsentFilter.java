@@ -24,8 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * Async I/O: passes an element on only if its key does NOT exist in Valkey; drops it (counted
- * in {@code duplicatesDropped}) if it does. It only reads: whatever marks keys (the Celery sink,
+ * Async I/O: passes an element on if its key does NOT exist in Valkey; if it does, a
+ * {@link FoundPolicy} given the key's value decides (by default the element is dropped, counted
+ * in {@code duplicatesDropped}). It only reads: whatever marks keys (the Celery sink,
  * atomically with the enqueue) is elsewhere, so a crash here can never lose an element.
  *
  * <p>A bounded in-process near-cache remembers keys it found, for as long as Valkey will keep them
@@ -44,12 +45,22 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @FunctionalInterface
     public interface KeyFunction<T> extends Function<T, String>, Serializable {}
 
+    /**
+     * What to do with an element whose key exists: return it (or another element) to pass it on,
+     * or null to drop it. The default drops every one.
+     */
+    @FunctionalInterface
+    public interface FoundPolicy<T> extends Serializable {
+        T onFound(T element, String value);
+    }
+
     static final int FLUSH_EVERY = 32;
 
     private final ValkeyClientProvider clientProvider;
     private final KeyFunction<T> keyFunction;
     private final int nearCacheSize;
     private final long nearCacheTtlMillis;
+    private final FoundPolicy<T> foundPolicy;
 
     private transient RedisClient client;
     private transient StatefulRedisConnection<String, String> connection;
@@ -57,8 +68,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     private transient long lastConnectAttemptNanos;
     private transient AtomicInteger unflushed;
     private transient ScheduledFuture<?> flusher;
-    // key -> System.nanoTime() at which Valkey forgets it
-    private transient Map<String, Long> nearCache;
+    private transient Map<String, Remembered> nearCache;
     private transient Counter duplicatesDropped;
     private transient Counter nearCacheHits;
     private transient Counter lookupErrors;
@@ -70,6 +80,12 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
      */
     public KeyAbsentFilter(ValkeyClientProvider clientProvider, KeyFunction<T> keyFunction, int nearCacheSize,
             java.time.Duration nearCacheTtl) {
+        this(clientProvider, keyFunction, nearCacheSize, nearCacheTtl, (element, value) -> null);
+    }
+
+    /** @param foundPolicy what happens to an element whose key exists, given the key's value */
+    public KeyAbsentFilter(ValkeyClientProvider clientProvider, KeyFunction<T> keyFunction, int nearCacheSize,
+            java.time.Duration nearCacheTtl, FoundPolicy<T> foundPolicy) {
         if (nearCacheSize < 0) {
             throw new IllegalArgumentException("nearCacheSize must be >= 0, got " + nearCacheSize);
         }
@@ -80,6 +96,18 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         this.keyFunction = keyFunction;
         this.nearCacheSize = nearCacheSize;
         this.nearCacheTtlMillis = nearCacheTtl.toMillis();
+        this.foundPolicy = foundPolicy;
+    }
+
+    /** A found key's value and the System.nanoTime() at which Valkey forgets it. */
+    private static final class Remembered {
+        final String value;
+        final long forgetAt;
+
+        Remembered(String value, long forgetAt) {
+            this.value = value;
+            this.forgetAt = forgetAt;
+        }
     }
 
     @Override
@@ -90,7 +118,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         flusher = client.getResources().eventExecutorGroup().scheduleAtFixedRate(this::flush, 1, 1, TimeUnit.MILLISECONDS);
         nearCache = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<String, Remembered> eldest) {
                 return size() > nearCacheSize;
             }
         });
@@ -103,10 +131,10 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
         String key = keyFunction.apply(element);
-        if (nearCacheSize > 0 && remembered(key)) {
+        Remembered known = nearCacheSize > 0 ? remembered(key) : null;
+        if (known != null) {
             nearCacheHits.inc();
-            duplicatesDropped.inc();
-            result.complete(List.of());
+            found(element, known.value, result);
             return;
         }
         if (commands == null && !tryConnect()) {
@@ -114,38 +142,51 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
-        // PTTL, not EXISTS: the same round trip also says how long the mark lives.
+        // The value says what became of the element; PTTL, in the same flush, how long that is remembered.
+        RedisFuture<String> value = commands.get(key);
         RedisFuture<Long> pttl = commands.pttl(key);
-        if (unflushed.incrementAndGet() >= FLUSH_EVERY) {
+        if (unflushed.addAndGet(2) >= FLUSH_EVERY) {
             flush();
         }
-        pttl.whenComplete((ms, error) -> {
-            if (error != null) {
-                lookupErrors.inc();
-                result.completeExceptionally(error instanceof Exception ? (Exception) error : new RuntimeException(error));
-            } else if (ms == -2) {
+        value.toCompletableFuture().thenCombine(pttl.toCompletableFuture(), (v, ms) -> {
+            if (v == null) {
                 result.complete(List.of(element));
-            } else {
-                if (nearCacheSize > 0) {
-                    long keep = ms < 0 ? nearCacheTtlMillis : Math.min(ms, nearCacheTtlMillis);
-                    nearCache.put(key, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keep));
-                }
-                duplicatesDropped.inc();
-                result.complete(List.of());
+                return null;
             }
+            if (nearCacheSize > 0) {
+                long keep = ms < 0 ? nearCacheTtlMillis : Math.min(ms, nearCacheTtlMillis);
+                nearCache.put(key, new Remembered(v, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keep)));
+            }
+            found(element, v, result);
+            return null;
+        }).exceptionally(error -> {
+            lookupErrors.inc();
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            result.completeExceptionally(cause instanceof Exception ? (Exception) cause : new RuntimeException(cause));
+            return null;
         });
     }
 
-    private boolean remembered(String key) {
-        Long forgetAt = nearCache.get(key);
-        if (forgetAt == null) {
-            return false;
+    private void found(T element, String value, ResultFuture<T> result) {
+        T passed = foundPolicy.onFound(element, value);
+        if (passed == null) {
+            duplicatesDropped.inc();
+            result.complete(List.of());
+        } else {
+            result.complete(List.of(passed));
         }
-        if (System.nanoTime() - forgetAt < 0) {
-            return true;
+    }
+
+    private Remembered remembered(String key) {
+        Remembered r = nearCache.get(key);
+        if (r == null) {
+            return null;
+        }
+        if (System.nanoTime() - r.forgetAt < 0) {
+            return r;
         }
         nearCache.remove(key);
-        return false;
+        return null;
     }
 
     private void flush() {

@@ -84,6 +84,36 @@ class CelerySinkITCase {
     }
 
     @Test
+    void anAclUserThatMayNotLoadTheScriptFailsTheJobNamingThePermission() throws Exception {
+        String queue = "it-sink-" + UUID.randomUUID();
+        String user = "evalsha-only-" + UUID.randomUUID().toString().substring(0, 8);
+        redis.aclSetuser(user, io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("pw-1").allKeys().allChannels()
+                .allCommands().removeCommand(io.lettuce.core.protocol.CommandType.SCRIPT, io.lettuce.core.protocol.CommandKeyword.LOAD));
+        redis.scriptFlush(); // as after a restart: EVALSHA answers NOSCRIPT until the script is loaded again
+        try {
+            String uri = TestServers.valkeyUri().replace("://", "://" + user + ":pw-1@");
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.setParallelism(1);
+            env.fromData(messages(queue, 0, 10, false)).sinkTo(sink().setClientProvider(ValkeyClientProvider.forUri(uri)).build());
+            java.util.concurrent.CompletableFuture<Void> run = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    env.execute("celery-sink-noperm");
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> run.get(60, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("fails, not NOSCRIPT retried forever").isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .satisfies(e -> assertThat(org.apache.flink.util.ExceptionUtils.stringifyException(e))
+                            .contains("SCRIPT LOAD was refused").contains("script|load"));
+            assertThat(depth(queue)).isZero();
+        } finally {
+            redis.aclDeluser(user);
+            cleanUp(queue);
+        }
+    }
+
+    @Test
     void sameMessagesWrittenTwiceAndRepeatedInOneBatchEnqueueOnce() throws Exception {
         String queue = "it-sink-" + UUID.randomUUID();
         List<CeleryMessage> firstRun = messages(queue, 0, 600, false);

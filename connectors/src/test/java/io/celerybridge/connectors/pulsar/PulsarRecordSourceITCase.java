@@ -94,6 +94,50 @@ class PulsarRecordSourceITCase {
         assertThat(r.getPublishTime()).isPositive();
     }
 
+    @Test
+    void latestDoesNotSkipWhatAPartitionDiscoveredLaterReceivedBeforeItsDiscovery() throws Exception {
+        String topic = "persistent://public/default/latest-grow-" + UUID.randomUUID();
+        try (org.apache.pulsar.client.admin.PulsarAdmin admin = PulsarConnection.of(TestServers.pulsarServiceUrl(),
+                        TestServers.pulsarAdminUrl()).admin();
+                PulsarClient client = client()) {
+            admin.topics().createPartitionedTopic(topic, 1);
+            try (Producer<byte[]> before = client.newProducer(Schema.BYTES).topic(topic).create()) {
+                before.send("{\"n\":1}".getBytes(StandardCharsets.UTF_8)); // before the job: not read
+            }
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.setParallelism(1);
+            BatchSafePulsarSource<PulsarRecord> source = builder(topic, "latest-grow").startPosition(StartPosition.latest())
+                    .partitionDiscoveryInterval(java.time.Duration.ofSeconds(3)).build();
+            org.apache.flink.util.CloseableIterator<Integer> read = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar")
+                    .map(r -> Integer.parseInt(new String(r.getPayload(), StandardCharsets.UTF_8).replaceAll("\\D", "")))
+                    .collectAsync();
+            org.apache.flink.core.execution.JobClient job = env.executeAsync("latest-grow");
+            try {
+                CompletableFuture<List<Integer>> out = CompletableFuture.supplyAsync(() -> {
+                    List<Integer> got = new ArrayList<>();
+                    while (got.size() < 3 && read.hasNext()) {
+                        got.add(read.next());
+                    }
+                    return got;
+                });
+                Thread.sleep(5_000); // the job is reading partition 0
+                try (Producer<byte[]> p0 = client.newProducer(Schema.BYTES).topic(topic + "-partition-0").create()) {
+                    p0.send("{\"n\":2}".getBytes(StandardCharsets.UTF_8));
+                }
+                // A new partition gets messages before the source discovers it (every 3 s).
+                admin.topics().updatePartitionedTopic(topic, 2);
+                try (Producer<byte[]> p1 = client.newProducer(Schema.BYTES).topic(topic + "-partition-1").create()) {
+                    p1.send("{\"n\":3}".getBytes(StandardCharsets.UTF_8));
+                    p1.send("{\"n\":4}".getBytes(StandardCharsets.UTF_8));
+                }
+                assertThat(out.get(60, TimeUnit.SECONDS)).containsExactlyInAnyOrder(2, 3, 4);
+            } finally {
+                job.cancel().get(30, TimeUnit.SECONDS);
+                read.close();
+            }
+        }
+    }
+
     private static List<Integer> read(String topic, String subscription, StartPosition start) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         List<Integer> out = new ArrayList<>();

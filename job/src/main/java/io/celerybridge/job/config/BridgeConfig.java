@@ -117,9 +117,20 @@ public final class BridgeConfig implements Serializable {
         return sb.toString();
     }
 
-    /** redis://user:secret@host -> redis://user:****@host */
+    /**
+     * {@code redis://user:secret@host -> redis://user:****@host}; {@code redis://secret@host ->
+     * redis://****@host} (lettuce reads a lone user-info as the password). The user-info runs to
+     * the LAST '@', since a password may itself hold '@' or '/'.
+     */
     public static String maskUriPassword(String uri) {
-        return uri.replaceAll("(://[^:/@]*:)[^@/]*@", "$1****@");
+        int start = uri.indexOf("://");
+        int at = uri.lastIndexOf('@');
+        if (start < 0 || at < start) {
+            return uri;
+        }
+        String userInfo = uri.substring(start + 3, at);
+        int colon = userInfo.indexOf(':');
+        return uri.substring(0, start + 3) + (colon >= 0 ? userInfo.substring(0, colon + 1) : "") + "****" + uri.substring(at);
     }
 
     private void crossCheck() {

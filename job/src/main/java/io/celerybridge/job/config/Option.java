@@ -54,7 +54,7 @@ public final class Option<T> implements Serializable {
     }
 
     ConfigException invalid(String value, String expected) {
-        return new ConfigException("config key '" + key + "': value '" + (secret ? "****" : value)
+        return new ConfigException("config key '" + key + "': value '" + (secret ? "****" : BridgeConfig.maskUriPassword(value))
                 + "' is invalid; expected " + expected);
     }
 

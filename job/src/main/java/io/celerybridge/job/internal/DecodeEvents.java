@@ -39,13 +39,16 @@ public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
     public void processElement(PulsarRecord record, Context ctx, Collector<Event> out) {
         eventsIn.inc();
         try {
-            String replayOf = record.getProperties() == null ? null : record.getProperties().get(REPLAY_OF);
-            String identity = replayOf != null && !replayOf.isEmpty() ? replayOf
-                    : IdempotencyKeys.ofMessage(record.getTopic(), record.getMessageId());
-            out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime(), identity)
+            out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime(), identity(record))
                     .withSource(record.getTopic(), record.getMessageId(), record.getKey(), record.getProperties()));
         } catch (EventDecodingException e) {
-            ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()));
+            ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()).withEvent(identity(record)));
         }
+    }
+
+    /** The record's own identity: what a replay carries from the record's first life, else its topic and message id. */
+    private static String identity(PulsarRecord record) {
+        String replayOf = record.getProperties() == null ? null : record.getProperties().get(REPLAY_OF);
+        return replayOf != null && !replayOf.isEmpty() ? replayOf : IdempotencyKeys.ofMessage(record.getTopic(), record.getMessageId());
     }
 }

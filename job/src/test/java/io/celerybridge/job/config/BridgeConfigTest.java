@@ -102,6 +102,26 @@ class BridgeConfigTest {
     }
 
     @Test
+    void everyUriFormLettuceAcceptsIsMasked() {
+        // lettuce reads a lone user-info as the password; passwords may hold '/' and '@'.
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("redis://hunter2@valkey:6379/0", "redis://****@valkey:6379/0");
+        cases.put("redis://bridge:hunter2@valkey:6379/0", "redis://bridge:****@valkey:6379/0");
+        cases.put("rediss://:hunter2@valkey:6380/1", "rediss://:****@valkey:6380/1");
+        cases.put("redis://bridge:hun/ter2@valkey:6379/0", "redis://bridge:****@valkey:6379/0");
+        cases.put("redis://bridge:hun@ter/2@valkey:6379/0", "redis://bridge:****@valkey:6379/0");
+        cases.put("redis-sentinel://hunter2@s1:26379,s2:26379/0#mymaster", "redis-sentinel://****@s1:26379,s2:26379/0#mymaster");
+        cases.put("redis://valkey:6379/0", "redis://valkey:6379/0");
+        cases.forEach((uri, masked) -> {
+            assertThat(BridgeConfig.maskUriPassword(uri)).as(uri).isEqualTo(masked);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            JobCommandLine.parse(new String[] {"--set", "valkey.uri=" + uri, "--print-config"}, Map.of(),
+                    new PrintStream(out, true, StandardCharsets.UTF_8));
+            assertThat(out.toString(StandardCharsets.UTF_8)).as(uri).contains("valkey.uri: " + masked).doesNotContain("hunter2", "hun/ter2", "hun@ter");
+        });
+    }
+
+    @Test
     void secretsFromFiles() throws Exception {
         Path token = dir.resolve("token");
         Files.writeString(token, "file-token\n");

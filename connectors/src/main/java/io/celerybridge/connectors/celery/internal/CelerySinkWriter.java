@@ -118,10 +118,11 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     @Override
     protected void submitRequestEntries(List<CeleryMessage> entries, ResultHandler<CeleryMessage> result) {
         long start = System.nanoTime();
+        CompletableFuture<String> load = null;
         if (loadScript) {
             // Pipelined ahead of the calls below, so a server that lost its scripts (restart,
             // SCRIPT FLUSH) has it again before they run.
-            commands.scriptLoad(IdempotentEnqueueScript.SOURCE);
+            load = commands.scriptLoad(IdempotentEnqueueScript.SOURCE).toCompletableFuture();
             loadScript = false;
         }
         int n = entries.size();
@@ -143,11 +144,38 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             replies.add(reply.toCompletableFuture());
         }
         connection.flushCommands();
-        CompletableFuture.allOf(replies.toArray(new CompletableFuture[0]))
+        CompletableFuture<String> loaded = load;
+        List<CompletableFuture<?>> all = new ArrayList<>(replies);
+        if (loaded != null) {
+            all.add(loaded);
+        }
+        CompletableFuture.allOf(all.toArray(new CompletableFuture[0]))
                 .handle((ignored, e) -> {
-                    onReplies(chunks, calls, replies, result, start);
+                    if (!scriptLoadFailed(loaded, result)) {
+                        onReplies(chunks, calls, replies, result, start);
+                    }
                     return null;
                 });
+    }
+
+    /**
+     * A refused SCRIPT LOAD (an ACL user allowed EVALSHA only) would otherwise surface as NOSCRIPT
+     * on every call, retried forever: it fails the job, naming the permission.
+     */
+    private boolean scriptLoadFailed(CompletableFuture<String> load, ResultHandler<CeleryMessage> result) {
+        if (load == null || !load.isCompletedExceptionally()) {
+            return false;
+        }
+        Throwable cause = load.handle((v, e) -> e).join();
+        cause = cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+        Optional<String> fatal = ValkeyErrorClassifier.fatalReason(cause);
+        loadScript = true;
+        if (fatal.isEmpty()) {
+            return false; // an outage: the calls failed too and are retried, with the load ahead of them
+        }
+        result.completeExceptionally(new CelerySinkException("Celery sink cannot load its enqueue script: SCRIPT LOAD was refused ("
+                + cause.getMessage() + "); " + fatal.get() + ". Grant the user +script|load (and +evalsha), e.g. ACL SETUSER <user> +script|load", cause));
+        return true;
     }
 
     private void onReplies(
