@@ -2,7 +2,9 @@
 # Starts/stops an Apache Pulsar 4.0.7 standalone broker in its own JVM, from Maven Central jars.
 # Usage: dev/pulsar.sh start|restart|stop|status   (start wipes the data, restart keeps it)
 #   PULSAR_PORT (default 6650), PULSAR_HTTP_PORT (default 8080), PULSAR_EXTRA_CONF (file appended to standalone.conf),
-#   PULSAR_ADMIN_TOKEN (token for the readiness probe when the extra settings turn authentication on)
+#   PULSAR_ADMIN_TOKEN (token for the readiness probe when the extra settings turn authentication on),
+#   PULSAR_PROBE_CACERT (CA file: the probe uses https, for extra settings that make the broker TLS-only;
+#   then PULSAR_PORT / PULSAR_HTTP_PORT are the TLS ports)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,8 +18,11 @@ HERE=$DEV_ROOT/dev/pulsar
 
 ready() {
   # With authentication on (PULSAR_ADMIN_TOKEN set), the readiness probe presents that token.
+  local scheme=http
+  [ -n "${PULSAR_PROBE_CACERT:-}" ] && scheme=https
   port_open "$PORT" && curl -fs -o /dev/null ${PULSAR_ADMIN_TOKEN:+-H "Authorization: Bearer $PULSAR_ADMIN_TOKEN"} \
-    "http://127.0.0.1:$HTTP_PORT/admin/v2/namespaces/public/default"
+    ${PULSAR_PROBE_CACERT:+--cacert "$PULSAR_PROBE_CACERT"} \
+    "$scheme://127.0.0.1:$HTTP_PORT/admin/v2/namespaces/public/default"
 }
 
 resolve_classpath() {

@@ -396,7 +396,7 @@ public class CeleryBridgeJob {
                 root = root.getCause();
             }
             throw new io.celerybridge.job.config.ConfigException("cannot use Valkey at "
-                    + BridgeConfig.maskUriPassword(config.get(BridgeOptions.VALKEY_URI)) + " (config keys 'valkey.uri', "
+                    + config.maskedValkeyUri() + " (config keys 'valkey.uri', "
                     + "'valkey.password(_file)', 'valkey.tls_ca_file'): " + root.getClass().getSimpleName() + ": "
                     + BridgeConfig.maskUriPassword(String.valueOf(root.getMessage())));
         } finally {

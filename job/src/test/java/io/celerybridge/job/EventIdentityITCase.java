@@ -96,6 +96,10 @@ class EventIdentityITCase {
                 String longMark = CeleryEnvelopeCodec.builder().build().dedupKey(longId);
                 assertThat(longMark).as("a mark has a fixed size whatever the id").hasSize(CeleryEnvelopeCodec.DEFAULT_DEDUP_KEY_PREFIX.length() + 64);
                 assertThat(valkey.redis().exists(longMark)).as("the long id's mark").isOne();
+                new ReliabilityReport("Event identity (EventIdentityITCase): default config; two messages share an id, the rest are different events")
+                        .row("no id, same message key; integer vs string id; id shaped like a batch key; id of 100,000 characters; "
+                                + "one id sent twice", "-", messages.size(), taskIdByMarker.size(), 0, 7 - taskIdByMarker.size(), 0)
+                        .write("identity.md");
             } finally {
                 job.cancel().get();
                 QueuedTasks.delete(valkey, queue);

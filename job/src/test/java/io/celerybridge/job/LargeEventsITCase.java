@@ -46,6 +46,13 @@ class LargeEventsITCase {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int GOOD = 50;
+    private static final ReliabilityReport REPORT = new ReliabilityReport(
+            "Large events (LargeEventsITCase): default config, restarts off, so a failure would end the job");
+
+    @org.junit.jupiter.api.AfterAll
+    static void writeReport() throws java.io.IOException {
+        REPORT.write("large-events.md");
+    }
 
     @Test
     void tasksTooLargeForTheSinkAreDeadLetteredAndTheJobKeepsRunning() throws Exception {
@@ -87,6 +94,11 @@ class LargeEventsITCase {
                         .containsEntry(run + "-twice", CeleryMessageEncoder.TASK_TOO_LARGE);
                 QueuedTasks.awaitDepth(valkey, queue, GOOD, Duration.ofSeconds(60), "after the large events");
                 assertThat(job.getJobStatus().get()).as("no failure: restarts are off").isEqualTo(JobStatus.RUNNING);
+                QueuedTasks.Tally good = QueuedTasks.tally(QueuedTasks.await(valkey, queue, GOOD, Duration.ofSeconds(5)), run, GOOD);
+                good.assertExactlyOnce();
+                REPORT.row("a payload of exactly events.max_payload_bytes, mostly é (envelope 4.2 MB)", "TASK_TOO_LARGE", 1, 0, 1, 0, 0)
+                        .row("600 KB on a route that passes the payload twice", "TASK_TOO_LARGE", 1, 0, 1, 0, 0)
+                        .row("small events after them (the job kept running, 0 restarts)", "-", GOOD, good.tasks(), 0, good.lost(), good.duplicated());
             } finally {
                 job.cancel().get();
                 QueuedTasks.delete(valkey, queue);
@@ -127,8 +139,11 @@ class LargeEventsITCase {
                 }
                 assertThat(members).as("every event in exactly one batch task").hasSize(events);
                 assertThat(members.values()).containsOnly(1);
-                assertThat(valkey.redis().llen(queue)).as("the batch was split into several tasks").isGreaterThan(1);
+                long tasks = valkey.redis().llen(queue);
+                assertThat(tasks).as("the batch was split into several tasks").isGreaterThan(1);
                 assertThat(job.getJobStatus().get()).as("no failure: restarts are off").isEqualTo(JobStatus.RUNNING);
+                REPORT.row("per-batch mode, 100 events of 20 KB of é (" + tasks + " batch tasks)", "-", events,
+                        members.size(), 0, events - members.size(), members.values().stream().mapToLong(c -> c - 1).sum());
             } finally {
                 job.cancel().get();
                 QueuedTasks.delete(valkey, queue);

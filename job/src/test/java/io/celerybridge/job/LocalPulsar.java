@@ -13,12 +13,14 @@ final class LocalPulsar implements AutoCloseable {
     private final int httpPort;
     private final Path extraConf;
     private final String adminToken;
+    private final Path tlsCa;
 
-    private LocalPulsar(int port, int httpPort, Path extraConf, String adminToken) {
+    private LocalPulsar(int port, int httpPort, Path extraConf, String adminToken, Path tlsCa) {
         this.port = port;
         this.httpPort = httpPort;
         this.extraConf = extraConf;
         this.adminToken = adminToken;
+        this.tlsCa = tlsCa;
     }
 
     static LocalPulsar start(int port, int httpPort) throws Exception {
@@ -30,17 +32,34 @@ final class LocalPulsar implements AutoCloseable {
      * @param adminToken the token the readiness probe presents when those settings turn authentication on
      */
     static LocalPulsar start(int port, int httpPort, Path extraConf, String adminToken) throws Exception {
-        LocalPulsar p = new LocalPulsar(port, httpPort, extraConf, adminToken);
+        LocalPulsar p = new LocalPulsar(port, httpPort, extraConf, adminToken, null);
+        p.script("start");
+        return p;
+    }
+
+    /**
+     * A broker that speaks TLS only: its plain ports are off, {@code port} and {@code httpPort}
+     * are its TLS ports, with this certificate and key (PEM), signed by {@code ca}.
+     */
+    static LocalPulsar startTlsOnly(int port, int httpPort, Path certificate, Path key, Path ca, Path dir) throws Exception {
+        Path conf = dir.resolve("tls.conf");
+        java.nio.file.Files.writeString(conf, String.join("\n",
+                "brokerServicePort=", "webServicePort=",
+                "brokerServicePortTls=" + port, "webServicePortTls=" + httpPort,
+                "tlsCertificateFilePath=" + certificate.toAbsolutePath(), "tlsKeyFilePath=" + key.toAbsolutePath(),
+                "tlsTrustCertsFilePath=" + ca.toAbsolutePath(),
+                "brokerClientTlsEnabled=true", "brokerClientTrustCertsFilePath=" + ca.toAbsolutePath(), ""));
+        LocalPulsar p = new LocalPulsar(port, httpPort, conf, null, ca);
         p.script("start");
         return p;
     }
 
     String serviceUrl() {
-        return "pulsar://127.0.0.1:" + port;
+        return (tlsCa != null ? "pulsar+ssl" : "pulsar") + "://127.0.0.1:" + port;
     }
 
     String adminUrl() {
-        return "http://127.0.0.1:" + httpPort;
+        return (tlsCa != null ? "https" : "http") + "://127.0.0.1:" + httpPort;
     }
 
     void restart() throws Exception {
@@ -61,6 +80,9 @@ final class LocalPulsar implements AutoCloseable {
         }
         if (adminToken != null) {
             pb.environment().put("PULSAR_ADMIN_TOKEN", adminToken);
+        }
+        if (tlsCa != null) {
+            pb.environment().put("PULSAR_PROBE_CACERT", tlsCa.toAbsolutePath().toString());
         }
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -152,6 +152,63 @@ class SecurityITCase {
         }
     }
 
+    @Test
+    void theJobRunsAgainstATlsOnlyPulsarAndChecksTheBrokersCertificateAndName() throws Exception {
+        Path certs = Files.createDirectories(tmp.resolve("pulsar-certs"));
+        generateCertificates(certs); // for IP 127.0.0.1 only
+        try (LocalPulsar broker = LocalPulsar.startTlsOnly(6780, 8210, certs.resolve("server.crt"), certs.resolve("server.key"),
+                certs.resolve("ca.crt"), Files.createDirectories(tmp.resolve("pulsar-tls")))) {
+            String run = UUID.randomUUID().toString();
+            String topic = "persistent://public/default/tls-" + run;
+            String queue = "tls-" + run;
+            String trust = "pulsar.tls_trust_certs_file=" + certs.resolve("ca.crt");
+            List<String> common = List.of("pulsar.service_url=" + broker.serviceUrl(), "pulsar.admin_url=" + broker.adminUrl(),
+                    "topic=" + topic, "pulsar.subscription=tls", "channel=" + queue);
+
+            assertThatThrownBy(() -> CeleryBridgeJob.forProduction(TestConfigs.forTestServers(common.toArray(new String[0]))))
+                    .as("an untrusted certificate stops the job at start-up").hasMessageContaining(broker.adminUrl());
+            // The certificate names 127.0.0.1, not localhost: hostname verification (on by default) refuses it.
+            List<String> byName = List.of("pulsar.service_url=pulsar+ssl://localhost:6780", "pulsar.admin_url=https://localhost:8210",
+                    "topic=" + topic, "pulsar.subscription=tls", "channel=" + queue, trust);
+            assertThatThrownBy(() -> CeleryBridgeJob.forProduction(TestConfigs.forTestServers(byName.toArray(new String[0]))))
+                    .as("a certificate for another name is refused").hasMessageContaining("https://localhost:8210");
+            List<String> byNameUnverified = new java.util.ArrayList<>(byName);
+            byNameUnverified.add("pulsar.tls_hostname_verification=false");
+            CeleryBridgeJob.forProduction(TestConfigs.forTestServers(byNameUnverified.toArray(new String[0])));
+
+            List<String> trusted = new java.util.ArrayList<>(common);
+            trusted.add(trust);
+            BridgeConfig config = TestConfigs.forTestServers(trusted.toArray(new String[0]));
+            int n = 200;
+            try (PulsarClient pulsar = CeleryBridgeJob.pulsarConnection(config).client();
+                    Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).create();
+                    org.apache.pulsar.client.api.Consumer<byte[]> dlq = pulsar.newConsumer(Schema.BYTES).topic(config.dlqTopic())
+                            .subscriptionName("check").subscriptionInitialPosition(
+                                    org.apache.pulsar.client.api.SubscriptionInitialPosition.Earliest).subscribe();
+                    CeleryBackendReader reader = new CeleryBackendReader(TestServers.valkeyUri())) {
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+                CeleryBridgeJob.forProduction(config).build(env);
+                JobClient job = env.executeAsync("tls-" + run);
+                try {
+                    TestEvents.publish(producer, run, n, 0);
+                    for (int i = 0; i < 3; i++) {
+                        producer.send(("{\"id\": \"" + run + "-bad-" + i + "\", broken").getBytes(StandardCharsets.UTF_8));
+                    }
+                    QueuedTasks.tally(QueuedTasks.await(reader, queue, n, Duration.ofSeconds(120)), run, n).assertExactlyOnce();
+                    for (int i = 0; i < 3; i++) {
+                        assertThat(dlq.receive(60, java.util.concurrent.TimeUnit.SECONDS)).as("dead letter %d over TLS", i).isNotNull();
+                    }
+                } finally {
+                    job.cancel().get();
+                    QueuedTasks.delete(reader, queue);
+                }
+                DlqReplay.Result replay = DlqReplay.replay(config, java.time.Instant.MIN, java.time.Instant.MAX, java.util.Set.of(), false);
+                assertThat(replay.replayed).as("the replay tool, over TLS with the job's settings").isEqualTo(3);
+                assertThat(replay.failed.get()).isZero();
+            }
+        }
+    }
+
     /** A JWT as Pulsar's AuthenticationProviderToken checks it: HS256 over the secret key, subject = role. */
     private static String hs256Token(String subject, byte[] key) throws Exception {
         java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();

@@ -110,7 +110,7 @@ public final class BridgeConfig implements Serializable {
         StringBuilder sb = new StringBuilder();
         for (Option<?> o : BridgeOptions.ALL) {
             String v = text.get(o.key);
-            String shown = o.secret && !v.isEmpty() ? "****" : o == BridgeOptions.VALKEY_URI ? maskUriPassword(v) : v;
+            String shown = o.secret && !v.isEmpty() ? "****" : o == BridgeOptions.VALKEY_URI ? maskedValkeyUri() : v;
             sb.append(o.key).append(": ").append(shown.isEmpty() ? "\"\"" : shown)
                     .append("    # ").append(origin.get(o.key)).append('\n');
         }
@@ -123,6 +123,17 @@ public final class BridgeConfig implements Serializable {
      * the LAST '@', since a password may itself hold '@' or '/'.
      */
     public static String maskUriPassword(String uri) {
+        return maskUriPassword(uri, false);
+    }
+
+    /** valkey.uri as it may be shown: with a password given apart, a lone user-info is the ACL user. */
+    public String maskedValkeyUri() {
+        return maskUriPassword(get(BridgeOptions.VALKEY_URI),
+                !get(BridgeOptions.VALKEY_PASSWORD).isEmpty() || !get(BridgeOptions.VALKEY_PASSWORD_FILE).isEmpty());
+    }
+
+    /** @param loneUserInfoIsUser a user-info without ':' names the user (the password is given apart) */
+    static String maskUriPassword(String uri, boolean loneUserInfoIsUser) {
         int start = uri.indexOf("://");
         int at = uri.lastIndexOf('@');
         if (start < 0 || at < start) {
@@ -130,6 +141,9 @@ public final class BridgeConfig implements Serializable {
         }
         String userInfo = uri.substring(start + 3, at);
         int colon = userInfo.indexOf(':');
+        if (colon < 0 && loneUserInfoIsUser) {
+            return uri;
+        }
         return uri.substring(0, start + 3) + (colon >= 0 ? userInfo.substring(0, colon + 1) : "") + "****" + uri.substring(at);
     }
 

@@ -112,6 +112,12 @@ class BridgeConfigTest {
         cases.put("redis://bridge:hun@ter/2@valkey:6379/0", "redis://bridge:****@valkey:6379/0");
         cases.put("redis-sentinel://hunter2@s1:26379,s2:26379/0#mymaster", "redis-sentinel://****@s1:26379,s2:26379/0#mymaster");
         cases.put("redis://valkey:6379/0", "redis://valkey:6379/0");
+        // With the password given apart, a lone user-info is the ACL user, shown as it is.
+        ByteArrayOutputStream withPassword = new ByteArrayOutputStream();
+        JobCommandLine.parse(new String[] {"--set", "valkey.uri=redis://bridge@valkey:6379/0", "--set", "valkey.password=hunter2",
+                "--print-config"}, Map.of(), new PrintStream(withPassword, true, StandardCharsets.UTF_8));
+        assertThat(withPassword.toString(StandardCharsets.UTF_8)).contains("valkey.uri: redis://bridge@valkey:6379/0")
+                .doesNotContain("hunter2");
         cases.forEach((uri, masked) -> {
             assertThat(BridgeConfig.maskUriPassword(uri)).as(uri).isEqualTo(masked);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
