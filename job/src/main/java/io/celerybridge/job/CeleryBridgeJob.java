@@ -184,7 +184,8 @@ public class CeleryBridgeJob {
                         rejected,
                         new MarkIfAbsent<>(valkey(config), DeadLetterMarks.marker(codec), config.get(BridgeOptions.CACHE_TTL),
                                 DeadLetterMarks.outcome()),
-                        config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                        // Retried as long as a checkpoint may take: an unmarked dead letter could later meet a task.
+                        config.get(BridgeOptions.CHECKPOINT_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                         config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, MarkIfAbsent::isTransient))
                 .name("dead-letter-decision").uid("dead-letter-decision");
@@ -390,6 +391,12 @@ public class CeleryBridgeJob {
         io.lettuce.core.RedisClient client = valkey(config).createClient();
         try (io.lettuce.core.api.StatefulRedisConnection<String, String> c = client.connect()) {
             c.sync().ping();
+            // What the idempotency check and the dead-letter marks run: an ACL user without them
+            // would otherwise fail the job at its first lookup, in a restart loop.
+            String probe = codec(config).dedupKey("~start-up-probe");
+            c.sync().get(probe);
+            c.sync().pttl(probe);
+            c.sync().eval("return 1", io.lettuce.core.ScriptOutputType.INTEGER);
         } catch (RuntimeException e) {
             Throwable root = e;
             while (root.getCause() != null && root.getCause() != root) {

@@ -90,7 +90,8 @@ public final class DlqReplay {
         }
         Result r = replay(config, from, to, reasons, dryRun);
         System.out.println("replay" + (dryRun ? " (dry run: nothing published or acknowledged)" : "") + ": read " + r.read
-                + " DLQ records, " + (dryRun ? "would re-publish " : "re-published ") + r.replayed + ", left " + r.skipped
+                + " DLQ records, " + (dryRun ? "would re-publish " : "re-published ") + r.replayed + ", "
+                + (dryRun ? "would acknowledge " : "acknowledged ") + r.repeats + " repeats of an event already replayed, left " + r.skipped
                 + " (not selected) for a later run; selected by reason: " + r.byReason
                 + (r.failed.get() > 0 ? "; " + r.failed.get() + " could not be re-published and stay in the DLQ" : ""));
         if (r.failed.get() > 0) {
@@ -103,6 +104,11 @@ public final class DlqReplay {
         public long read;
         public long replayed;
         public long skipped;
+        /**
+         * Selected records identical (identity and bytes) to one already re-published in this run (a
+         * DLQ write a restart repeated): acknowledged, not re-published.
+         */
+        public long repeats;
         /** Selected but not stored on the main topic: left in the DLQ for a later run. */
         public final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
         public final Map<String, Long> byReason = new TreeMap<>();
@@ -144,6 +150,7 @@ public final class DlqReplay {
                 Producer<byte[]> producer = dryRun ? null : client.newProducer(Schema.BYTES).topic(topic)
                         .blockIfQueueFull(true).create()) {
             List<java.util.concurrent.CompletableFuture<Void>> acks = new ArrayList<>();
+            Map<String, byte[]> replayedEvents = new HashMap<>(); // identity -> SHA-256 of the bytes re-published
             Message<byte[]> m;
             while ((m = dlq.receive(IDLE_SECONDS, TimeUnit.SECONDS)) != null && m.getPublishTime() <= startedAt) {
                 result.read++;
@@ -151,13 +158,22 @@ public final class DlqReplay {
                     result.skipped++;
                     continue; // unacknowledged: it stays in the subscription
                 }
+                Message<byte[]> record = m;
+                String identity = identity(record);
+                // Only a byte-identical copy is a repeat: another payload under the same id goes too.
+                byte[] digest = identity == null ? null : java.security.MessageDigest.getInstance("SHA-256").digest(record.getData());
+                if (identity != null && java.util.Arrays.equals(replayedEvents.putIfAbsent(identity, digest), digest)) {
+                    result.repeats++;
+                    if (!dryRun) {
+                        acks.add(dlq.acknowledgeAsync(record.getMessageId()));
+                    }
+                    continue;
+                }
                 result.replayed++;
                 result.byReason.merge(String.valueOf(m.getProperty(ToDeadLetter.REASON)), 1L, Long::sum);
                 if (dryRun) {
                     continue;
                 }
-                Message<byte[]> record = m;
-                String identity = identity(record);
                 if (identity != null) {
                     clearMark.accept(identity);
                 }

@@ -29,8 +29,8 @@ import java.util.function.Function;
  * in {@code duplicatesDropped}). It only reads: whatever marks keys (the Celery sink,
  * atomically with the enqueue) is elsewhere, so a crash here can never lose an element.
  *
- * <p>A bounded in-process near-cache remembers keys it found, for as long as Valkey will keep them
- * (their PTTL, at most the dedup TTL), so repeats of done elements cost no round trip. Keys it
+ * <p>A bounded in-process near-cache remembers keys it found and dropped, for as long as Valkey will
+ * keep them (their PTTL, at most the dedup TTL), so repeats of done elements cost no round trip. Keys it
  * passed are not remembered: an element passed on may still be dead-lettered, and a replay of it
  * must get through. Errors complete the call exceptionally, for the operator's retry strategy;
  * on {@link #timeout} the element is passed on (fail-open): the check is an optimisation, the
@@ -131,10 +131,9 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
         String key = keyFunction.apply(element);
-        Remembered known = nearCacheSize > 0 ? remembered(key) : null;
-        if (known != null) {
+        if (nearCacheSize > 0 && remembered(key) != null) {
             nearCacheHits.inc();
-            found(element, known.value, result);
+            complete(null, result);
             return;
         }
         if (commands == null && !tryConnect()) {
@@ -153,11 +152,14 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
                 result.complete(List.of(element));
                 return null;
             }
-            if (nearCacheSize > 0) {
+            T passed = foundPolicy.onFound(element, v);
+            // Only what is dropped is remembered: a value that lets elements through may change
+            // (the DLQ replay clears a dead letter's mark), and the next element must see that.
+            if (passed == null && nearCacheSize > 0) {
                 long keep = ms < 0 ? nearCacheTtlMillis : Math.min(ms, nearCacheTtlMillis);
                 nearCache.put(key, new Remembered(v, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keep)));
             }
-            found(element, v, result);
+            complete(passed, result);
             return null;
         }).exceptionally(error -> {
             lookupErrors.inc();
@@ -167,8 +169,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         });
     }
 
-    private void found(T element, String value, ResultFuture<T> result) {
-        T passed = foundPolicy.onFound(element, value);
+    private void complete(T passed, ResultFuture<T> result) {
         if (passed == null) {
             duplicatesDropped.inc();
             result.complete(List.of());

@@ -49,6 +49,7 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
 
     private transient RedisClient client;
     private transient StatefulRedisConnection<String, String> connection;
+    private transient long lastConnectAttemptNanos;
 
     public MarkIfAbsent(ValkeyClientProvider clientProvider, Marker<T> marker, Duration ttl, Outcome<T> outcome) {
         if (ttl.getSeconds() < 1) {
@@ -67,13 +68,9 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
 
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
-        if (connection == null) {
-            try {
-                connection = client.connect();
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-                return;
-            }
+        if (connection == null && !tryConnect()) {
+            result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
+            return;
         }
         // EVAL, not EVALSHA: dead letters are rare, and no NOSCRIPT can follow a server restart.
         connection.async().<String>eval(SCRIPT, ScriptOutputType.VALUE, new String[] {marker.key(element)},
@@ -85,6 +82,25 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
                         result.complete(outcome.passes(element, previous) ? List.of(element) : List.of());
                     }
                 });
+    }
+
+    /**
+     * Connects at most once a second, so that Valkey down at start holds dead letters (retried by
+     * the operator) instead of blocking the task thread on every element. Once connected, lettuce
+     * reconnects by itself.
+     */
+    private boolean tryConnect() {
+        long now = System.nanoTime();
+        if (lastConnectAttemptNanos != 0 && now - lastConnectAttemptNanos < 1_000_000_000L) {
+            return false;
+        }
+        lastConnectAttemptNanos = now;
+        try {
+            connection = client.connect();
+            return true;
+        } catch (io.lettuce.core.RedisConnectionException e) {
+            return false;
+        }
     }
 
     /** For the retry strategy: retry what an outage causes, never a programming error. */

@@ -107,6 +107,14 @@ class CelerySinkITCase {
                     .satisfies(e -> assertThat(org.apache.flink.util.ExceptionUtils.stringifyException(e))
                             .contains("SCRIPT LOAD was refused").contains("script|load"));
             assertThat(depth(queue)).isZero();
+
+            // With the script loaded by an administrator, the same user enqueues (the refusal is only logged).
+            redis.scriptLoad(io.celerybridge.connectors.celery.internal.IdempotentEnqueueScript.SOURCE);
+            StreamExecutionEnvironment preloaded = StreamExecutionEnvironment.getExecutionEnvironment();
+            preloaded.setParallelism(1);
+            preloaded.fromData(messages(queue, 0, 10, false)).sinkTo(sink().setClientProvider(ValkeyClientProvider.forUri(uri)).build());
+            preloaded.execute("celery-sink-preloaded");
+            assertThat(depth(queue)).isEqualTo(10);
         } finally {
             redis.aclDeluser(user);
             cleanUp(queue);

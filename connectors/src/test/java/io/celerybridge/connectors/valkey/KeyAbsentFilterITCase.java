@@ -87,6 +87,36 @@ class KeyAbsentFilterITCase {
     }
 
     @Test
+    void aValueThatLetsElementsThroughIsNeverRememberedSoItsRemovalIsSeen() throws Exception {
+        String key = UUID.randomUUID() + ":dead-lettered";
+        RedisClient client = RedisClient.create(TestServers.valkeyUri());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            c.sync().set(key, "dlq:SCHEMA_VIOLATION");
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.setParallelism(1);
+            java.util.concurrent.CompletableFuture<List<String>> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return AsyncDataStream.unorderedWaitWithRetry(
+                                    env.addSource(new EmitThenIdle(List.of(key, "pause:3000", key))).returns(String.class),
+                                    new KeyAbsentFilter<String>(ValkeyClientProvider.forUri(TestServers.valkeyUri()), k -> k, 1000,
+                                            java.time.Duration.ofHours(1), (element, value) -> value.startsWith("dlq:") ? element + "|" + value : null),
+                                    5_000, TimeUnit.MILLISECONDS, 10,
+                                    new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 20, 200, KeyAbsentFilter::isTransient))
+                            .executeAndCollect(2);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(1_500);
+            c.sync().del(key); // as the DLQ replay clears a dead letter's mark
+            // The first passes with its mark; the second finds nothing (a remembered mark would re-route it).
+            assertThat(out.get(60, TimeUnit.SECONDS)).containsExactly(key + "|dlq:SCHEMA_VIOLATION", key);
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
     void anOutagePassesEventsOnInsteadOfDroppingThem() throws Exception {
         List<String> input = List.of("a", "b", "c", "d");
         // Nothing listens on port 1: every lookup fails, is retried, then times out. The source

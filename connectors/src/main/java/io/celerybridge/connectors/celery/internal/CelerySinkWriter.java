@@ -151,7 +151,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         }
         CompletableFuture.allOf(all.toArray(new CompletableFuture[0]))
                 .handle((ignored, e) -> {
-                    if (!scriptLoadFailed(loaded, result)) {
+                    if (!scriptLoadFailed(loaded, replies, result)) {
                         onReplies(chunks, calls, replies, result, start);
                     }
                     return null;
@@ -159,20 +159,31 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     }
 
     /**
-     * A refused SCRIPT LOAD (an ACL user allowed EVALSHA only) would otherwise surface as NOSCRIPT
-     * on every call, retried forever: it fails the job, naming the permission.
+     * A refused SCRIPT LOAD (an ACL user allowed EVALSHA only) while the server lacks the script
+     * would otherwise surface as NOSCRIPT on every call, retried forever: it fails the job, naming
+     * the permission. While the server has the script (loaded by an administrator), the calls work
+     * and the refusal is only logged.
      */
-    private boolean scriptLoadFailed(CompletableFuture<String> load, ResultHandler<CeleryMessage> result) {
+    private boolean scriptLoadFailed(CompletableFuture<String> load, List<CompletableFuture<byte[]>> replies,
+            ResultHandler<CeleryMessage> result) {
         if (load == null || !load.isCompletedExceptionally()) {
             return false;
         }
         Throwable cause = load.handle((v, e) -> e).join();
         cause = cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null ? cause.getCause() : cause;
         Optional<String> fatal = ValkeyErrorClassifier.fatalReason(cause);
-        loadScript = true;
         if (fatal.isEmpty()) {
+            loadScript = true;
             return false; // an outage: the calls failed too and are retried, with the load ahead of them
         }
+        boolean noScript = replies.stream().anyMatch(r -> r.isCompletedExceptionally()
+                && ValkeyErrorClassifier.isNoScript(r.handle((v, e) -> e).join()));
+        if (!noScript) {
+            LOG.warn("SCRIPT LOAD was refused ({}); the enqueue script works while the server keeps it, but after the "
+                    + "server's next restart or SCRIPT FLUSH the sink cannot load it again: grant +script|load", cause.getMessage());
+            return false;
+        }
+        loadScript = true;
         result.completeExceptionally(new CelerySinkException("Celery sink cannot load its enqueue script: SCRIPT LOAD was refused ("
                 + cause.getMessage() + "); " + fatal.get() + ". Grant the user +script|load (and +evalsha), e.g. ACL SETUSER <user> +script|load", cause));
         return true;

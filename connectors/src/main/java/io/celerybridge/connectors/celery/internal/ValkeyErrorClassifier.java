@@ -35,7 +35,7 @@ public final class ValkeyErrorClassifier {
     private static final List<Fatal> FATAL_REPLIES = List.of(
             new Fatal("NOAUTH", "Valkey requires authentication: set username and password in the Valkey URI"),
             new Fatal("WRONGPASS", "Valkey refused the credentials in the Valkey URI"),
-            new Fatal("NOPERM", "the Valkey ACL user lacks a permission the sink needs (EVALSHA, SCRIPT LOAD, SET, LPUSH, LLEN)"),
+            new Fatal("NOPERM", "the Valkey ACL user lacks a permission the job needs (GET, PTTL, EVAL, EVALSHA, SCRIPT LOAD, SET, LPUSH, LLEN)"),
             new Fatal("WRONGTYPE", "a dedup key or queue key holds another type: another application uses the same key names"),
             new Fatal("ERR unknown command", "the server does not support a command the sink needs"),
             new Fatal("ERR Error running script", "the enqueue script failed on the server"),
