@@ -12,14 +12,15 @@ import io.lettuce.core.api.sync.RedisCommands;
  * One decision per event: the mark an event's identity gets in Valkey says what became of it. The
  * Celery sink writes {@code 1} (enqueued) atomically with the task; a dead letter writes
  * {@value #PREFIX}{@code <reason>} before its DLQ record is written, unless a mark is there
- * already. So whichever decision comes first stands, even when a restart makes a time-dependent
- * choice (retries exhausted, a timeout, an ETA) come out the other way on the second reading:
+ * already. So the first decision stands, even when a restart makes a time-dependent choice
+ * (retries exhausted, a timeout, an ETA) come out the other way on the second reading:
  * <ul>
  *   <li>a dead letter for an event already enqueued is dropped (the task stands);
- *   <li>the sink skips a task for an event already dead-lettered (its atomic SET NX fails);
  *   <li>the idempotency check sends an event read again after a restart, and found dead-lettered,
  *       straight back to the DLQ with its reason (its record may not have reached Pulsar before
- *       the crash), never to processing.
+ *       the crash), never to processing;
+ *   <li>a task that reaches the sink anyway (the lookup timed out, or a repeat raced its original)
+ *       replaces the mark and is enqueued: at worst both, never neither.
  * </ul>
  * The replay tool clears a dead-letter mark before it re-publishes the record.
  */

@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * The one server-side step that marks events done and enqueues their tasks, for many events per
  * call. Per event, atomically: {@code SET dedup-key 1 NX EX ttl}, and {@code LPUSH} the envelope
- * only if the key was new. A replay finds the key and enqueues nothing; a crash before the call
+ * only if the key was new, or held another decision than an enqueue (a dead letter's mark, which
+ * the task then replaces: a task that reaches the sink is never dropped for it). A replay finds the key and enqueues nothing; a crash before the call
  * leaves no key, so the replay enqueues.
  *
  * <p>Key layout (all in one Valkey primary, beside kombu's queues):
@@ -60,6 +61,14 @@ public final class IdempotentEnqueueScript {
             "    if depth >= max_depth then return 'F' .. q end",
             "  end",
             "end",
+            // Only an enqueue mark ('1') makes a task a duplicate; another decision recorded under the
+            // key (a dead letter's) gives way, so a task that gets this far is never dropped for it.
+            "local function claim(key)",
+            "  if redis.call('SET', key, '1', 'NX', 'EX', ttl) then return true end",
+            "  if redis.call('GET', key) == '1' then return false end",
+            "  redis.call('SET', key, '1', 'EX', ttl)",
+            "  return true",
+            "end",
             "local k = queues * 4",
             "local a = 3",
             "local flags = {}",
@@ -78,14 +87,14 @@ public final class IdempotentEnqueueScript {
             "  k = k + 2 + members",
             "  a = a + 2",
             "  flags[i] = '0'",
-            "  if redis.call('SET', KEYS[dedup], '1', 'NX', 'EX', ttl) then",
+            "  if claim(KEYS[dedup]) then",
             "    local set = {dedup}",
             "    local mask = {}",
             "    local done = false",
             // A batch whose members were (partly) enqueued by other tasks writes nothing: the
             // sink re-encodes it without them and sends it again.
             "    for j = 0, members - 1 do",
-            "      if redis.call('EXISTS', KEYS[first + j]) == 1 then mask[j + 1] = '1'; done = true else mask[j + 1] = '0' end",
+            "      if redis.call('GET', KEYS[first + j]) == '1' then mask[j + 1] = '1'; done = true else mask[j + 1] = '0' end",
             "    end",
             "    if done then",
             "      redis.call('DEL', KEYS[dedup])",

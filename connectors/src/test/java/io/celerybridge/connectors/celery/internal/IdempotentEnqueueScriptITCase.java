@@ -58,6 +58,17 @@ class IdempotentEnqueueScriptITCase {
     }
 
     @Test
+    void onlyAnEnqueueMarkMakesADuplicateAnotherDecisionGivesWay() {
+        String run = UUID.randomUUID().toString();
+        redis.set(run + ":dedup:a", "dlq:RETRIES_EXHAUSTED".getBytes(StandardCharsets.US_ASCII));
+        assertThat(eval(List.of(message(run, "q", "a")), 0)).as("a task that reached the sink is never dropped").isEqualTo("1");
+        assertThat(redis.get(run + ":dedup:a")).asString(StandardCharsets.US_ASCII).isEqualTo("1");
+        assertThat(redis.ttl(run + ":dedup:a")).isBetween(1L, 60L);
+        assertThat(eval(List.of(message(run, "q", "a")), 0)).as("now a duplicate").isEqualTo("0");
+        assertThat(redis.llen(run + ":q")).isOne();
+    }
+
+    @Test
     void fullQueueWritesNothing() {
         String run = UUID.randomUUID().toString();
         redis.lpush(run + ":q\u0006\u00163", "x".getBytes(StandardCharsets.US_ASCII), "y".getBytes(StandardCharsets.US_ASCII));
