@@ -65,7 +65,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     private transient RedisClient client;
     private transient StatefulRedisConnection<String, String> connection;
     private transient volatile RedisAsyncCommands<String, String> commands;
-    private transient long lastConnectAttemptNanos;
+    private transient ConnectAttempts connectAttempts;
     private transient AtomicInteger unflushed;
     private transient ScheduledFuture<?> flusher;
     private transient Map<String, Remembered> nearCache;
@@ -114,6 +114,7 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
     public void open(Configuration parameters) {
         client = clientProvider.createClient();
         unflushed = new AtomicInteger();
+        connectAttempts = new ConnectAttempts(client);
         tryConnect();
         flusher = client.getResources().eventExecutorGroup().scheduleAtFixedRate(this::flush, 1, 1, TimeUnit.MILLISECONDS);
         nearCache = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
@@ -196,28 +197,18 @@ public class KeyAbsentFilter<T> extends RichAsyncFunction<T, T> {
         }
     }
 
-    /**
-     * Connects at most once a second: Valkey may be down when the job starts, and that must hold
-     * events (retries, then pass-on at timeout) rather than fail the job. Once connected, lettuce
-     * reconnects by itself.
-     */
     private synchronized boolean tryConnect() {
         if (commands != null) {
             return true;
         }
-        long now = System.nanoTime();
-        if (lastConnectAttemptNanos != 0 && now - lastConnectAttemptNanos < 1_000_000_000L) {
+        StatefulRedisConnection<String, String> c = connectAttempts.tryConnect();
+        if (c == null) {
             return false;
         }
-        lastConnectAttemptNanos = now;
-        try {
-            connection = client.connect();
-            connection.setAutoFlushCommands(false);
-            commands = connection.async();
-            return true;
-        } catch (io.lettuce.core.RedisConnectionException e) {
-            return false;
-        }
+        c.setAutoFlushCommands(false);
+        connection = c;
+        commands = c.async();
+        return true;
     }
 
     @Override

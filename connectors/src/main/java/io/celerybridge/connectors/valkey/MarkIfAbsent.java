@@ -49,7 +49,7 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
 
     private transient RedisClient client;
     private transient StatefulRedisConnection<String, String> connection;
-    private transient long lastConnectAttemptNanos;
+    private transient ConnectAttempts connectAttempts;
 
     public MarkIfAbsent(ValkeyClientProvider clientProvider, Marker<T> marker, Duration ttl, Outcome<T> outcome) {
         if (ttl.getSeconds() < 1) {
@@ -64,11 +64,12 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
     @Override
     public void open(Configuration parameters) {
         client = clientProvider.createClient();
+        connectAttempts = new ConnectAttempts(client);
     }
 
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
-        if (connection == null && !tryConnect()) {
+        if (connection == null && (connection = connectAttempts.tryConnect()) == null) {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
@@ -82,25 +83,6 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
                         result.complete(outcome.passes(element, previous) ? List.of(element) : List.of());
                     }
                 });
-    }
-
-    /**
-     * Connects at most once a second, so that Valkey down at start holds dead letters (retried by
-     * the operator) instead of blocking the task thread on every element. Once connected, lettuce
-     * reconnects by itself.
-     */
-    private boolean tryConnect() {
-        long now = System.nanoTime();
-        if (lastConnectAttemptNanos != 0 && now - lastConnectAttemptNanos < 1_000_000_000L) {
-            return false;
-        }
-        lastConnectAttemptNanos = now;
-        try {
-            connection = client.connect();
-            return true;
-        } catch (io.lettuce.core.RedisConnectionException e) {
-            return false;
-        }
     }
 
     /** For the retry strategy: retry what an outage causes, never a programming error. */
