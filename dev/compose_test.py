@@ -2,7 +2,8 @@
 
 Runs `docker compose up -d --wait` (which builds the images) with two TaskManagers (Grafana scaled to 0: its
 image comes from Docker Hub, which CI cannot reach), then checks what a user relies on:
-  - events with known ids (some published twice) each execute exactly once on the stack's worker;
+  - events with known ids (some published twice), from the host through the published Pulsar port
+    and from inside the stack, each execute exactly once on the stack's worker;
   - malformed ones are on the DLQ topic, once each, with their reason (TRUNCATED_JSON);
   - stop with a savepoint, publish while no job runs, resume from the savepoint at another
     parallelism: nothing lost, nothing run twice, the job restored from that savepoint;
@@ -28,7 +29,7 @@ except ImportError:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORTS = {k: int(os.environ[k]) for k in
-         ("PULSAR_HTTP_PORT", "VALKEY_PORT", "FLINK_REST_PORT", "PROMETHEUS_PORT")}
+         ("PULSAR_PORT", "PULSAR_HTTP_PORT", "VALKEY_PORT", "FLINK_REST_PORT", "PROMETHEUS_PORT")}
 TASK_ID_NAMESPACE = uuid.UUID("6f1c9a52-3c1e-4a57-9d7b-2f0c5e8a41d3")  # CeleryTaskIds.NAMESPACE
 EVENTS_TOPIC = "persistent/public/default/celery-bridge-events"
 DLQ_TOPIC = "persistent/public/default/celery-bridge-events-dlq"
@@ -79,16 +80,24 @@ def task_id(event_id):
     return str(uuid.uuid5(TASK_ID_NAMESPACE, event_id))
 
 
-def publish(prefix):
-    """Publishes PER_PHASE events through the stack's network, as a user would with the cli service."""
-    out = compose("run", "--rm", "--no-deps", "cli", "demo-producer", "--pulsar.service-url", "pulsar://pulsar:6650",
-                  "--id-prefix", prefix, "--count", str(PER_PHASE), "--repeat-every", str(REPEAT_EVERY),
-                  "--malformed-every", str(MALFORMED_EVERY), capture=True)
+def publish(prefix, from_host=False):
+    """Publishes PER_PHASE events from inside the stack's network, as a user would with the cli
+    service, or from the host's network through the published Pulsar port."""
+    args = ["demo-producer", "--id-prefix", prefix, "--count", str(PER_PHASE), "--repeat-every", str(REPEAT_EVERY),
+            "--malformed-every", str(MALFORMED_EVERY)]
+    if from_host:
+        cmd = ["docker", "run", "--rm", "--network", "host", "celery-bridge/flink:1.20.5", *args,
+               "--pulsar.service-url", f"pulsar://localhost:{PORTS['PULSAR_PORT']}"]
+        res = subprocess.run(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = res.stdout
+    else:
+        out = compose("run", "--rm", "--no-deps", "cli", *args, "--pulsar.service-url", "pulsar://pulsar:6650",
+                      capture=True)
     if f"published {PER_PHASE} events" not in out:
         fail(f"demo-producer did not confirm its events:\n{out}")
     good = [f"{prefix}-{i}" for i in range(1, PER_PHASE + 1)]
     broken = [f"{prefix}-broken-{i}" for i in range(MALFORMED_EVERY, PER_PHASE + 1, MALFORMED_EVERY)]
-    log(f"published {prefix}: {len(good)} events ({PER_PHASE // REPEAT_EVERY} of them twice), {len(broken)} malformed")
+    log(f"published {prefix} from {'the host' if from_host else 'the stack'}: {len(good)} events ({PER_PHASE // REPEAT_EVERY} of them twice), {len(broken)} malformed")
     return good, broken
 
 
@@ -224,7 +233,7 @@ def main():
     ok = False
     try:
         # The user's command: builds what is missing, starts everything, waits for every healthcheck.
-        compose("up", "-d", "--wait", "--pull", "never", "--scale", "grafana=0", "--scale", "taskmanager=2")
+        compose("up", "-d", "--wait", "--build", "--pull", "never", "--scale", "grafana=0", "--scale", "taskmanager=2")
         timings["up"] = time.monotonic() - start
         log(f"every service healthy after {timings['up']:.0f} s (image builds included)")
         sizes = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}",
@@ -238,7 +247,7 @@ def main():
             fail(f"PARALLELISM=2 (the default) did not reach the job: {before}")
 
         run = f"ci-{int(time.time())}"
-        good, broken = publish(f"{run}-a")
+        good, broken = publish(f"{run}-a", from_host=True)
         wait_for("phase a executed", 180, lambda: all(c >= 1 for c in executions(valkey, good).values()))
         log("phase a: every event executed")
 
