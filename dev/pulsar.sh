@@ -36,15 +36,8 @@ resolve_classpath() {
 
 # launch: starts the broker on the data directory as it is (configuration included).
 launch() {
-  # Same opens and drivers Pulsar's own launcher passes.
   nohup "$(java_bin)" -Xms256m -Xmx${PULSAR_HEAP:-1g} -XX:MaxDirectMemorySize=1g \
-    ${PULSAR_JVM_OPTS:--XX:TieredStopAtLevel=1} \
-    --add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.util.zip=ALL-UNNAMED \
-    --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/jdk.internal.misc=ALL-UNNAMED \
-    --add-opens java.base/sun.net=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED \
-    -Dio.netty.tryReflectionSetAccessible=true \
-    -Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver \
-    -Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver \
+    ${PULSAR_JVM_OPTS:--XX:TieredStopAtLevel=1} $(grep -v '^#' "$HERE/java-options") \
     -Dlog4j2.configurationFile="$HERE/log4j2.xml" \
     -Dpulsar.log.dir="$DIR" \
     -cp "$(cat "$CP_FILE")" org.apache.pulsar.PulsarStandaloneStarter \

@@ -17,14 +17,8 @@ advertisedListeners=internal:pulsar://${PULSAR_ADVERTISED_ADDRESS}:6650,external
 internalListenerName=internal
 bindAddresses=external:pulsar://0.0.0.0:6651
 CONF
-# shellcheck disable=SC2086
-exec java ${PULSAR_MEM} \
-  --add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.util.zip=ALL-UNNAMED \
-  --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/jdk.internal.misc=ALL-UNNAMED \
-  --add-opens java.base/sun.net=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED \
-  -Dio.netty.tryReflectionSetAccessible=true \
-  -Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver \
-  -Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver \
+# shellcheck disable=SC2046,SC2086
+exec java ${PULSAR_MEM} $(grep -v '^#' /opt/pulsar/conf/java-options) \
   -Dlog4j2.configurationFile=/opt/pulsar/conf/log4j2.xml -Dpulsar.log.dir=/pulsar/data \
   -cp '/opt/pulsar/lib/*' org.apache.pulsar.PulsarStandaloneStarter \
   --config "$conf" --no-functions-worker --no-stream-storage \
