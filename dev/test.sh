@@ -11,5 +11,5 @@ dev/stack.sh up
 dev/flink-cluster.sh stop >/dev/null 2>&1 || true
 dev/flink-cluster.sh start
 # shellcheck disable=SC1091
-. .dev/env
+. "${CELERY_BRIDGE_STATE_DIR:-.dev}/env"
 exec mvn -B verify "$@"
