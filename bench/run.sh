@@ -106,12 +106,14 @@ tm_pid() { cat "$STATE_DIR/flink-cluster-$FLINK_REST_PORT/TM.pid"; }
 upload_jar() {
   curl -fsS -X POST -F "jarfile=@$JOB_JAR" "$REST/jars/upload" | $PY -c 'import json,sys; print(json.load(sys.stdin)["filename"].rsplit("/",1)[-1])'
 }
-# submit JAR_ID ARGS...: runs the job with conf/celery-bridge.yaml and the --set overrides given.
+# submit JAR_ID PARALLELISM ARGS...: runs the job with conf/celery-bridge.yaml and the --set overrides
+# given, at PARALLELISM (REST "parallelism", the Flink way); checkpoints every 10 s as in earlier runs.
 submit() {
-  local jar=$1 args; shift
+  local jar=$1 p=$2 args; shift 2
   args=$(printf '%s\n' --config "$PWD/conf/celery-bridge.yaml" --set "valkey.uri=$URI" --set "pulsar.service_url=$PULSAR" \
-      --set "pulsar.admin_url=$ADMIN" --set celery.max_queue_depth=100000000 "$@" $EXTRA | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))')
-  curl -sS -X POST -H 'Content-Type: application/json' -d "{\"programArgsList\": $args}" "$REST/jars/$jar/run" \
+      --set "pulsar.admin_url=$ADMIN" --set celery.max_queue_depth=100000000 --set checkpointing.interval=10s "$@" $EXTRA \
+      | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))')
+  curl -sS -X POST -H 'Content-Type: application/json' -d "{\"programArgsList\": $args, \"parallelism\": $p}" "$REST/jars/$jar/run" \
     | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r.get("jobid") or sys.exit("refused: %s" % str(r)[:2000]))'
 }
 # RUNNING with every vertex deployed: one look at the job's status.
@@ -129,8 +131,8 @@ e2e() {
   "${BENCH[@]}" io.celerybridge.bench.EnqueueWatcher --valkey-uri "$URI" --queue bench-e2e --expected "$UNIQUE" \
     --events "$EVENTS" --rest "$REST" --tm-pid "$(tm_pid)" >"$out" 2>/dev/null &
   local watcher=$!
-  job=$(submit "$jar" --set "topic=$topic" --set "dlq_topic=$topic-dlq" --set channel=bench-e2e \
-      --set "pulsar.subscription=bench-$run-p$p" --set pulsar.start_position=earliest --set "parallelism.default=$p") \
+  job=$(submit "$jar" "$p" --set "topic=$topic" --set "dlq_topic=$topic-dlq" --set channel=bench-e2e \
+      --set "pulsar.subscription=bench-$run-p$p" --set pulsar.start_position=earliest) \
     || { kill $watcher; die "the cluster refused the job"; }
   wait $watcher || { cat "$out" >&2; die "the queue did not fill (job $job at parallelism $p); see $STATE_DIR/flink-cluster-$FLINK_REST_PORT"; }
   record "e2e_p$p" <"$out"
@@ -178,8 +180,8 @@ probe() {
   local label=$1 rate=$2 seconds=$3 warmup=$4 csv=${5:-} jar job diag=$RESULTS/diag/$1-$(date +%H%M%S)
   mkdir -p "$diag"
   fresh_cluster; flush; jar=$(upload_jar)
-  job=$(submit "$jar" --set "topic=$TOPIC_LAT" --set "dlq_topic=$TOPIC_LAT-dlq" --set channel=bench-latency \
-      --set "pulsar.subscription=$label-$RANDOM" --set pulsar.start_position=latest --set parallelism.default=2 --set cache_ttl=15m) \
+  job=$(submit "$jar" 2 --set "topic=$TOPIC_LAT" --set "dlq_topic=$TOPIC_LAT-dlq" --set channel=bench-latency \
+      --set "pulsar.subscription=$label-$RANDOM" --set pulsar.start_position=latest --set cache_ttl=15m) \
     || die "the cluster refused the job"
   wait_until 120 "job $job" job_running "$job" || die "job $job did not start"
   sleep 5 # the readers subscribe after RUNNING

@@ -15,6 +15,8 @@ export CELERY_BRIDGE_VALKEY_URI=redis://127.0.0.1:${VALKEY_PORT:-6379}/0
 export CELERY_BRIDGE_PULSAR_SERVICE_URL=pulsar://127.0.0.1:${PULSAR_PORT:-6650}
 export CELERY_BRIDGE_PULSAR_ADMIN_URL=http://127.0.0.1:${PULSAR_HTTP_PORT:-8080}
 export CELERY_BRIDGE_FLINK_REST_URL=http://127.0.0.1:${FLINK_REST_PORT:-8081}
+export CELERY_BRIDGE_FLINK_CONF_DIR=$STATE_DIR/flink-cluster-${FLINK_REST_PORT:-8081}/conf
+export CELERY_BRIDGE_FLINK_CLASSPATH_FILE=$STATE_DIR/flink-classpath.txt
 ENV
   log "endpoints written to $STATE_DIR/env (source it before running tests by hand)"
 }

@@ -32,14 +32,16 @@ import io.celerybridge.udfs.runtime.BatchUdfOperator;
 
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.restartstrategy.RestartStrategies;
-import org.apache.flink.api.common.time.Time;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.pulsar.sink.PulsarSink;
-import org.apache.flink.streaming.api.CheckpointingMode;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -48,6 +50,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntUnaryOperator;
@@ -65,6 +68,8 @@ import java.util.concurrent.TimeUnit;
 public class CeleryBridgeJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(CeleryBridgeJob.class);
+    static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+    static final int DEFAULT_MAX_PARALLELISM = 128;
 
     private final Source<PulsarRecord, ?, ?> source;
     private final IntUnaryOperator sourceParallelism;
@@ -107,17 +112,10 @@ public class CeleryBridgeJob {
         if (config == null) {
             return; // --print-config or --help
         }
-        forProduction(config).execute(StreamExecutionEnvironment.getExecutionEnvironment(localFlinkConfiguration()));
-    }
-
-    /**
-     * On a cluster the cluster's configuration applies; a local run (dev/run-local.sh) reads
-     * $FLINK_CONF_DIR if set, so the Prometheus reporter in conf/flink serves the metrics.
-     */
-    static org.apache.flink.configuration.Configuration localFlinkConfiguration() {
-        String dir = System.getenv("FLINK_CONF_DIR");
-        return dir == null ? new org.apache.flink.configuration.Configuration()
-                : org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(dir);
+        // The environment as Flink hands it over (flink run, REST, application mode): its
+        // configuration already holds the cluster's file, -D, -p and -s; configure() only adds
+        // what the job's own config sets explicitly.
+        forProduction(config).execute(StreamExecutionEnvironment.getExecutionEnvironment());
     }
 
     /** The job with its production source and sinks. */
@@ -185,7 +183,7 @@ public class CeleryBridgeJob {
                         new MarkIfAbsent<>(valkey(config), DeadLetterMarks.marker(codec), config.get(BridgeOptions.CACHE_TTL),
                                 DeadLetterMarks.outcome()),
                         // Retried as long as a checkpoint may take: an unmarked dead letter could later meet a task.
-                        config.get(BridgeOptions.CHECKPOINT_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                        env.getCheckpointConfig().getCheckpointTimeout(), TimeUnit.MILLISECONDS,
                         config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, MarkIfAbsent::isTransient))
                 .name("dead-letter-decision").uid("dead-letter-decision");
@@ -198,29 +196,50 @@ public class CeleryBridgeJob {
         }
     }
 
+    /**
+     * Flink's settings as Flink decides them, overridden only by what the job's config sets
+     * explicitly; applied as configuration (FLIP-381), as a cluster file or -D would be.
+     */
     private void configure(StreamExecutionEnvironment env) {
-        int p = config.get(BridgeOptions.PARALLELISM_DEFAULT);
-        if (p > 0) {
-            env.setParallelism(p);
+        Configuration job = new Configuration();
+        Duration interval = config.get(BridgeOptions.CHECKPOINT_INTERVAL);
+        if (interval != null) {
+            job.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, interval);
+        } else if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            // Without checkpoints the source never acknowledges and the sink never flushes on a barrier.
+            LOG.info("no checkpoint interval in Flink's configuration nor in checkpointing.interval: checkpointing every {}",
+                    DEFAULT_CHECKPOINT_INTERVAL);
+            job.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
         }
-        env.enableCheckpointing(config.get(BridgeOptions.CHECKPOINT_INTERVAL).toMillis(),
-                "at_least_once".equals(config.get(BridgeOptions.CHECKPOINT_MODE))
-                        ? CheckpointingMode.AT_LEAST_ONCE : CheckpointingMode.EXACTLY_ONCE);
-        env.getCheckpointConfig().setCheckpointTimeout(config.get(BridgeOptions.CHECKPOINT_TIMEOUT).toMillis());
+        String mode = config.get(BridgeOptions.CHECKPOINT_MODE);
+        if (mode != null) {
+            job.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE,
+                    "at_least_once".equals(mode) ? CheckpointingMode.AT_LEAST_ONCE : CheckpointingMode.EXACTLY_ONCE);
+        }
+        if (config.get(BridgeOptions.CHECKPOINT_TIMEOUT) != null) {
+            job.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, config.get(BridgeOptions.CHECKPOINT_TIMEOUT));
+        }
+        String restart = config.get(BridgeOptions.RESTART_STRATEGY);
+        if (restart != null) {
+            job.set(RestartStrategyOptions.RESTART_STRATEGY, restart);
+            Duration delay = config.get(BridgeOptions.RESTART_DELAY);
+            if ("fixed-delay".equals(restart)) {
+                job.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, config.get(BridgeOptions.RESTART_ATTEMPTS));
+                job.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, delay);
+            } else if ("exponential-delay".equals(restart)) {
+                job.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, delay);
+                job.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, config.get(BridgeOptions.RESTART_MAX_DELAY));
+            }
+        }
+        int maxParallelism = config.get(BridgeOptions.PARALLELISM_MAX);
+        if (maxParallelism > 0) {
+            job.set(PipelineOptions.MAX_PARALLELISM, maxParallelism);
+        } else if (env.getMaxParallelism() <= 0) {
+            // Fixed now, so a savepoint taken at any parallelism up to it can be restored at any other.
+            job.set(PipelineOptions.MAX_PARALLELISM, DEFAULT_MAX_PARALLELISM);
+        }
+        env.configure(job, CeleryBridgeJob.class.getClassLoader());
         env.getConfig().enableObjectReuse(); // every function here emits new objects
-        long delay = config.get(BridgeOptions.RESTART_DELAY).toMillis();
-        switch (config.get(BridgeOptions.RESTART_STRATEGY)) {
-            case "none":
-                env.setRestartStrategy(RestartStrategies.noRestart());
-                break;
-            case "fixed-delay":
-                env.setRestartStrategy(RestartStrategies.fixedDelayRestart(config.get(BridgeOptions.RESTART_ATTEMPTS),
-                        Time.milliseconds(delay)));
-                break;
-            default:
-                env.setRestartStrategy(RestartStrategies.exponentialDelayRestart(Time.milliseconds(delay),
-                        Time.milliseconds(config.get(BridgeOptions.RESTART_MAX_DELAY).toMillis()), 2.0, Time.hours(1), 0.1));
-        }
     }
 
     private static void parallelism(SingleOutputStreamOperator<?> op, int p) {

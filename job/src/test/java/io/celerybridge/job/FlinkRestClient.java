@@ -37,11 +37,12 @@ final class FlinkRestClient {
         List<String> sets = new java.util.ArrayList<>(List.of(
                 "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=cluster-it-" + run,
                 "pulsar.service_url=" + TestServers.pulsarServiceUrl(), "pulsar.admin_url=" + TestServers.pulsarAdminUrl(),
-                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s", "parallelism.default=" + parallelism));
+                "valkey.uri=" + TestServers.valkeyUri(), "checkpointing.interval=1s"));
         sets.addAll(List.of(moreSets));
         for (String set : sets) {
             args.add("--set").add(set);
         }
+        body.put("parallelism", parallelism); // the REST way; the job leaves parallelism to Flink
         if (savepoint != null) {
             body.put("savepointPath", savepoint);
         }
@@ -114,13 +115,28 @@ final class FlinkRestClient {
                 .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    /** Uploads the module's shaded jar (built by the package phase before the ITCases) and returns its id. */
-    String uploadShadedJar() throws Exception {
-        Path jar;
+    /** The module's shaded jar, built by the package phase before the ITCases. */
+    static Path shadedJar() throws Exception {
         try (Stream<Path> files = Files.list(Path.of("target"))) {
-            jar = files.filter(p -> p.getFileName().toString().matches("celery-bridge-job-.*\\.jar"))
+            return files.filter(p -> p.getFileName().toString().matches("celery-bridge-job-.*\\.jar"))
                     .findFirst().orElseGet(() -> fail("no shaded jar in target/: run `mvn verify` (package comes first)"));
         }
+    }
+
+    /** The checkpoint interval the running job has, in ms. */
+    long checkpointInterval(String job) throws Exception {
+        return get("/jobs/" + job + "/checkpoints/config").path("interval").asLong();
+    }
+
+    /** The savepoint or checkpoint the job restored from, or null. */
+    String restoredFrom(String job) throws Exception {
+        JsonNode restored = get("/jobs/" + job + "/checkpoints").path("latest").path("restored");
+        return restored.isMissingNode() || restored.isNull() ? null : restored.path("external_path").asText();
+    }
+
+    /** Uploads the module's shaded jar and returns its id. */
+    String uploadShadedJar() throws Exception {
+        Path jar = shadedJar();
         String boundary = "----celerybridge" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""

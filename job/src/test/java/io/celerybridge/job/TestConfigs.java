@@ -26,8 +26,7 @@ final class TestConfigs {
         all.addAll(List.of(
                 "checkpointing.interval=500ms",
                 "restart.strategy=fixed-delay",
-                "restart.attempts=3",
-                "parallelism.default=2"));
+                "restart.attempts=3"));
         all.addAll(Arrays.asList(sets));
         return BridgeConfig.load(null, all, Map.of());
     }

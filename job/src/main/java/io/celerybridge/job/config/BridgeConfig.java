@@ -29,6 +29,13 @@ public final class BridgeConfig implements Serializable {
     private static final Map<String, Option<?>> BY_KEY = BridgeOptions.ALL.stream()
             .collect(Collectors.toMap(Option::key, o -> o, (a, b) -> a, LinkedHashMap::new));
 
+    /** Keys the job no longer reads, with what to do instead (refused, so a setting is never silently lost). */
+    private static final Map<String, String> RETIRED = Map.of(
+            "parallelism.default", "it is Flink's own key, and the job's copy overrode flink run -p and the cluster's "
+                    + "parallelism.default; set it the Flink way (flink run -p N, -Dparallelism.default=N, the cluster's "
+                    + "config, REST \"parallelism\", PARALLELISM in docker-compose.yml); per operator: "
+                    + "parallelism.source|dedup|udf|sink");
+
     private final Map<String, String> text = new LinkedHashMap<>();
     private final Map<String, String> origin = new LinkedHashMap<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
@@ -246,6 +253,9 @@ public final class BridgeConfig implements Serializable {
     }
 
     private void putKnown(String key, String value, String from) {
+        if (RETIRED.containsKey(key)) {
+            throw new ConfigException("config key '" + key + "' (from " + from + ") is no longer a job setting: " + RETIRED.get(key));
+        }
         if (!BY_KEY.containsKey(key)) {
             throw new ConfigException("unknown config key '" + key + "' (from " + from + "); expected one of: "
                     + suggestions(key));

@@ -153,30 +153,37 @@ public final class BridgeOptions {
             "Event ids found enqueued, remembered in process (as long as Valkey keeps them) to drop repeats without a round trip; 0 = off.");
 
     // ---------------------------------------------------------------- flink
-    public static final Option<Duration> CHECKPOINT_INTERVAL = Option.duration("checkpointing.interval", "10s", Duration.ofMillis(10),
-            DAY, "How often Flink checkpoints (and the sink flushes).");
-    public static final Option<String> CHECKPOINT_MODE = Option.oneOf("checkpointing.mode", "exactly_once",
-            "Flink's checkpointing mode.", "exactly_once", "at_least_once");
-    public static final Option<Duration> CHECKPOINT_TIMEOUT = Option.duration("checkpointing.timeout", "10m", SECOND, DAY,
-            "A checkpoint taking longer is abandoned.");
-    public static final Option<String> RESTART_STRATEGY = Option.oneOf("restart.strategy", "exponential-delay",
-            "What Flink does after a failure.", "exponential-delay", "fixed-delay", "none");
+    // Empty: Flink's own setting decides (the cluster's config file, -D, flink run -p/-s, REST);
+    // a value here overrides it for this job only. README "Parallelism and Flink settings".
+    public static final Option<Duration> CHECKPOINT_INTERVAL = Option.duration("checkpointing.interval", "", Duration.ofMillis(10),
+            DAY, "How often Flink checkpoints (and the sink flushes); empty: Flink's execution.checkpointing.interval, "
+                    + "or 10s when Flink's configuration sets none (the job needs checkpoints).");
+    public static final Option<String> CHECKPOINT_MODE = Option.oneOf("checkpointing.mode", "",
+            "Flink's checkpointing mode; empty: Flink's execution.checkpointing.mode (exactly_once unless set).",
+            "exactly_once", "at_least_once");
+    public static final Option<Duration> CHECKPOINT_TIMEOUT = Option.duration("checkpointing.timeout", "", SECOND, DAY,
+            "A checkpoint taking longer is abandoned; empty: Flink's execution.checkpointing.timeout (10m unless set).");
+    public static final Option<String> RESTART_STRATEGY = Option.oneOf("restart.strategy", "",
+            "What Flink does after a failure; empty: Flink's restart-strategy.type (exponential-delay unless set). "
+                    + "The three keys below apply only with a strategy set here.",
+            "exponential-delay", "fixed-delay", "none");
     public static final Option<Integer> RESTART_ATTEMPTS = Option.integer("restart.attempts", 10, 0, Integer.MAX_VALUE,
             "fixed-delay: restarts before the job fails.");
     public static final Option<Duration> RESTART_DELAY = Option.duration("restart.delay", "1s", MS, Duration.ofHours(1),
             "fixed-delay: the delay; exponential-delay: the first delay.");
     public static final Option<Duration> RESTART_MAX_DELAY = Option.duration("restart.max_delay", "1m", MS, Duration.ofHours(1),
             "exponential-delay: the longest delay.");
-    public static final Option<Integer> PARALLELISM_DEFAULT = Option.integer("parallelism.default", 0, 0, 32_768,
-            "Parallelism of every operator not set below; 0 = Flink's (the cluster's) default.");
+    public static final Option<Integer> PARALLELISM_MAX = Option.integer("parallelism.max", 0, 0, 32_768,
+            "The highest parallelism a savepoint of this job can later be restored at; 0: Flink's pipeline.max-parallelism, "
+                    + "or 128 when Flink's configuration sets none.");
     public static final Option<Integer> PARALLELISM_SOURCE = Option.integer("parallelism.source", 0, 0, 32_768,
-            "Pulsar source; 0 = default. Raised until each partition has its own reader; 1 on non-partitioned topics or a pattern.");
+            "Pulsar source; 0 = Flink's parallelism. Raised until each partition has its own reader; 1 on non-partitioned topics or a pattern.");
     public static final Option<Integer> PARALLELISM_DEDUP = Option.integer("parallelism.dedup", 0, 0, 32_768,
-            "Decode and idempotency check; 0 = default.");
+            "Decode and idempotency check; 0 = Flink's parallelism.");
     public static final Option<Integer> PARALLELISM_UDF = Option.integer("parallelism.udf", 0, 0, 32_768,
-            "The processing stage (batched UDF and encoding); 0 = default.");
+            "The processing stage (batched UDF and encoding); 0 = Flink's parallelism.");
     public static final Option<Integer> PARALLELISM_SINK = Option.integer("parallelism.sink", 0, 0, 32_768,
-            "Celery sink and DLQ sink; 0 = default.");
+            "Celery sink and DLQ sink; 0 = Flink's parallelism.");
 
     public static final List<Option<?>> ALL = List.of(
             TOPIC, DLQ_TOPIC, DLQ_SUBSCRIPTION, CHANNEL, CACHE_TTL, BATCH_SIZE, MAX_RETRIES, BACKOFF, TASK_TIMEOUT, RATE_LIMIT, RATE_WINDOW,
@@ -192,5 +199,5 @@ public final class BridgeOptions {
             DEDUP_CAPACITY, DEDUP_TIMEOUT, DEDUP_NEAR_CACHE_SIZE,
             CHECKPOINT_INTERVAL, CHECKPOINT_MODE, CHECKPOINT_TIMEOUT,
             RESTART_STRATEGY, RESTART_ATTEMPTS, RESTART_DELAY, RESTART_MAX_DELAY,
-            PARALLELISM_DEFAULT, PARALLELISM_SOURCE, PARALLELISM_DEDUP, PARALLELISM_UDF, PARALLELISM_SINK);
+            PARALLELISM_MAX, PARALLELISM_SOURCE, PARALLELISM_DEDUP, PARALLELISM_UDF, PARALLELISM_SINK);
 }

@@ -27,7 +27,10 @@ class BridgeConfigTest {
         assertThat(c.get(BridgeOptions.CHANNEL)).isEqualTo("from-set");
         assertThat(c.get(BridgeOptions.PULSAR_SUBSCRIPTION)).isEqualTo("sub-env");
         assertThat(c.get(BridgeOptions.CACHE_TTL)).isEqualTo(Duration.ofHours(24));
-        assertThat(c.get(BridgeOptions.PARALLELISM_DEFAULT)).isEqualTo(2);
+        // Flink's settings are left to Flink unless set explicitly (README "Parallelism and Flink settings").
+        assertThat(c.get(BridgeOptions.CHECKPOINT_INTERVAL)).isNull();
+        assertThat(c.get(BridgeOptions.RESTART_STRATEGY)).isNull();
+        assertThat(c.get(BridgeOptions.PARALLELISM_MAX)).isZero();
         assertThat(c.dlqTopic()).isEqualTo("persistent://public/default/celery-bridge-events-dlq");
     }
 
@@ -39,6 +42,13 @@ class BridgeConfigTest {
                 .hasMessageContaining("unknown config key 'celery.taks'").hasMessageContaining("--set");
         assertThatThrownBy(() -> BridgeConfig.load(null, List.of(), Map.of("CELERY_BRIDGE__VALKEY__URL", "x")))
                 .hasMessageContaining("unknown config key 'valkey.url'").hasMessageContaining("CELERY_BRIDGE__VALKEY__URL");
+    }
+
+    @Test
+    void flinksOwnParallelismKeyIsRefusedWithTheFlinkWayToSetIt() throws Exception {
+        assertError("parallelism:\n  default: 2\n", "config key 'parallelism.default'", "no longer a job setting", "flink run -p N");
+        assertThatThrownBy(() -> BridgeConfig.load(null, List.of(), Map.of("CELERY_BRIDGE__PARALLELISM__DEFAULT", "2")))
+                .hasMessageContaining("CELERY_BRIDGE__PARALLELISM__DEFAULT").hasMessageContaining("-Dparallelism.default=N");
     }
 
     @Test
