@@ -24,6 +24,10 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 @PublicEvolving
 public final class BatchSafePulsarSource<OUT>
         implements Source<OUT, PulsarPartitionSplit, PulsarSourceEnumState>, ResultTypeQueryable<OUT> {
+    static {
+        PulsarNativeTransport.useJavaTransport(); // before any Pulsar client: see PulsarNativeTransport
+    }
+
     private static final long serialVersionUID = 1L;
 
     private final PulsarSource<OUT> delegate;

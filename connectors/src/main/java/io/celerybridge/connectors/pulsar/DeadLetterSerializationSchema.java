@@ -9,6 +9,10 @@ import org.apache.flink.connector.pulsar.sink.writer.serializer.PulsarSerializat
 /** Writes a {@link DeadLetter} as a BYTES message: payload as is, key and properties alongside. */
 @PublicEvolving
 public class DeadLetterSerializationSchema implements PulsarSerializationSchema<DeadLetter> {
+    static {
+        PulsarNativeTransport.useJavaTransport(); // before any Pulsar client: see PulsarNativeTransport
+    }
+
     private static final long serialVersionUID = 1L;
 
     @Override

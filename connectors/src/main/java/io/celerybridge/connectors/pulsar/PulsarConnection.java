@@ -22,6 +22,10 @@ import java.util.Objects;
  */
 @PublicEvolving
 public final class PulsarConnection implements Serializable {
+    static {
+        PulsarNativeTransport.useJavaTransport(); // before any Pulsar client: see PulsarNativeTransport
+    }
+
     private static final long serialVersionUID = 1L;
 
     public static final String TOKEN_AUTH_PLUGIN = "org.apache.pulsar.client.impl.auth.AuthenticationToken";

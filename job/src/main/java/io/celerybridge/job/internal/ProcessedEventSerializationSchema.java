@@ -1,5 +1,6 @@
 package io.celerybridge.job.internal;
 
+import io.celerybridge.connectors.pulsar.PulsarNativeTransport;
 import io.celerybridge.udfs.Event;
 
 import org.apache.flink.connector.pulsar.sink.writer.context.PulsarSinkContext;
@@ -12,6 +13,10 @@ import java.util.Map;
 
 /** The fan-out: a processed event as its original payload, keyed by event id, with where it came from. */
 public class ProcessedEventSerializationSchema implements PulsarSerializationSchema<Event> {
+    static {
+        PulsarNativeTransport.useJavaTransport(); // before any Pulsar client: see PulsarNativeTransport
+    }
+
     private static final long serialVersionUID = 1L;
 
     @Override

@@ -1,0 +1,134 @@
+package io.celerybridge.job;
+
+import io.celerybridge.connectors.testutils.TestServers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * A session cluster takes many submissions: 10 runs and cancellations of the job in a row on the
+ * TaskManager of dev/flink-cluster.sh (stock metaspace, 256m) leave no job class loader behind, and
+ * metaspace and direct memory where the first run left them. Before PulsarNativeTransport each run
+ * kept its class loader (JNI global references of the Pulsar client's native netty transport):
+ * about 27 MB of metaspace and 25 MB of direct memory per run, and the TaskManager died of
+ * {@code OutOfMemoryError: Metaspace} after about six. Memory is read after a full GC
+ * ({@code jcmd GC.run} on the TaskManager's pid), from the TaskManager's REST metrics.
+ */
+class ClassLoaderReleaseDeploymentITCase {
+
+    private static final int RUNS = 10;
+    // Each leaked run held about 27 MB of metaspace and 25 MB of direct memory, so 9 more runs would
+    // add over 200 MB of each; one GC can leave a finished run's share around, hence some slack.
+    private static final long ALLOWED_GROWTH = 60L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final FlinkRestClient flink = new FlinkRestClient();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final String rest = TestServers.flinkRestUrl();
+
+    @Test
+    void tenSubmissionsLeaveNoClassLoaderAndNoMemoryBehind() throws Exception {
+        String tmPid = Files.readString(Path.of(required(FlinkCli.CONF_DIR_ENV)).getParent().resolve("TM.pid")).trim();
+        String tm = get("/taskmanagers").path("taskmanagers").get(0).path("id").asText();
+        String jar = flink.uploadShadedJar();
+
+        long[] baseline = null;
+        for (int i = 1; i <= RUNS; i++) {
+            String run = "classloader-it-" + UUID.randomUUID();
+            String job = flink.runJar(jar, "persistent://public/default/" + run, run, 1, null, "channel=" + run);
+            flink.awaitRunning(job);
+            flink.cancel(job);
+            awaitCanceled(job);
+            long[] now = afterRelease(tmPid, tm);
+            System.out.printf("run %d: job class loaders %d, metaspace %.1f MB, direct %.1f MB%n", i, now[2], now[0] / 1e6, now[1] / 1e6);
+            assertThat(get("/taskmanagers").path("taskmanagers").get(0).path("id").asText())
+                    .as("the same TaskManager, never restarted").isEqualTo(tm);
+            assertThat(now[2]).as("job class loaders still loaded after run %d and a full GC", i).isZero();
+            if (baseline == null) {
+                baseline = now;
+            }
+        }
+        long[] end = afterRelease(tmPid, tm);
+        assertThat(end[0] - baseline[0]).as("metaspace growth over runs 2..%d", RUNS).isLessThan(ALLOWED_GROWTH);
+        assertThat(end[1] - baseline[1]).as("direct memory growth over runs 2..%d", RUNS).isLessThan(ALLOWED_GROWTH);
+    }
+
+    /**
+     * After a cancellation the TaskManager frees the job's slots and closes its class loader
+     * asynchronously: full GCs until no job class loader is left (up to 20 s), then the figures.
+     */
+    private long[] afterRelease(String pid, String tm) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        long[] now = afterFullGc(pid, tm);
+        while (now[2] > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(1_000);
+            now = afterFullGc(pid, tm);
+        }
+        return now;
+    }
+
+    /** {metaspace used, direct memory used, loaded ChildFirstClassLoader instances} after a full GC. */
+    private long[] afterFullGc(String pid, String tm) throws Exception {
+        jcmd(pid, "GC.run");
+        long loaders = jcmd(pid, "GC.class_histogram").lines()
+                .filter(l -> l.endsWith(" org.apache.flink.util.ChildFirstClassLoader"))
+                .mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[1])).sum();
+        JsonNode m = get("/taskmanagers/" + tm + "/metrics?get=Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Direct.MemoryUsed");
+        long metaspace = 0;
+        long direct = 0;
+        for (JsonNode v : m) {
+            if (v.path("id").asText().endsWith("Metaspace.Used")) {
+                metaspace = v.path("value").asLong();
+            } else {
+                direct = v.path("value").asLong();
+            }
+        }
+        return new long[] {metaspace, direct, loaders};
+    }
+
+    private static String jcmd(String pid, String command) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), pid, command)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            fail("jcmd " + pid + " " + command + " failed: " + out);
+        }
+        return out;
+    }
+
+    private void awaitCanceled(String job) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if ("CANCELED".equals(get("/jobs/" + job).path("state").asText())) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("job " + job + " not canceled after 60 s");
+    }
+
+    private JsonNode get(String path) throws Exception {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(rest + path)).build(), HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    private static String required(String env) {
+        String v = System.getenv(env);
+        if (v == null || v.isBlank()) {
+            fail(env + " is not set: start the cluster with dev/flink-cluster.sh, then `dev/stack.sh up` writes it to .dev/env");
+        }
+        return v;
+    }
+}
