@@ -1,6 +1,7 @@
 package io.celerybridge.connectors.pulsar;
 
 import io.celerybridge.connectors.pulsar.internal.EntryAlignedSplitSerializer;
+import io.celerybridge.connectors.pulsar.internal.FreshThreadSplitEnumerator;
 
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -17,9 +18,10 @@ import org.apache.flink.connector.pulsar.source.split.PulsarPartitionSplit;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * flink-connector-pulsar's {@link PulsarSource}, unchanged except for how splits are restored:
- * see {@link EntryAlignedSplitSerializer} (FLINK-36180, data loss on restore with producer
- * batching). Wrap the built source: {@code new BatchSafePulsarSource<>(PulsarSource.builder()...build())}.
+ * flink-connector-pulsar's {@link PulsarSource}, unchanged except for how splits are restored
+ * (see {@link EntryAlignedSplitSerializer}: FLINK-36180, data loss on restore with producer
+ * batching) and where the enumerator is created and closed (see {@link FreshThreadSplitEnumerator}:
+ * a finished job's class loader kept by the JobManager). Wrap the built source: {@code new BatchSafePulsarSource<>(PulsarSource.builder()...build())}.
  */
 @PublicEvolving
 public final class BatchSafePulsarSource<OUT>
@@ -49,13 +51,13 @@ public final class BatchSafePulsarSource<OUT>
     @Override
     public SplitEnumerator<PulsarPartitionSplit, PulsarSourceEnumState> createEnumerator(
             SplitEnumeratorContext<PulsarPartitionSplit> context) throws Exception {
-        return delegate.createEnumerator(context);
+        return FreshThreadSplitEnumerator.create(() -> delegate.createEnumerator(context));
     }
 
     @Override
     public SplitEnumerator<PulsarPartitionSplit, PulsarSourceEnumState> restoreEnumerator(
             SplitEnumeratorContext<PulsarPartitionSplit> context, PulsarSourceEnumState checkpoint) throws Exception {
-        return delegate.restoreEnumerator(context, checkpoint);
+        return FreshThreadSplitEnumerator.create(() -> delegate.restoreEnumerator(context, checkpoint));
     }
 
     @Override
