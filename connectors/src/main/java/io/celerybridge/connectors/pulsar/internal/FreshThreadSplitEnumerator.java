@@ -10,8 +10,6 @@ import javax.annotation.Nullable;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
 
 /**
  * A split enumerator created and closed on a thread of its own.
@@ -36,7 +34,7 @@ public final class FreshThreadSplitEnumerator<SplitT extends SourceSplit, Checkp
     /** Creates the enumerator on a fresh thread and wraps it. */
     public static <SplitT extends SourceSplit, CheckpointT> SplitEnumerator<SplitT, CheckpointT> create(
             Callable<SplitEnumerator<SplitT, CheckpointT>> factory) throws Exception {
-        return new FreshThreadSplitEnumerator<>(onFreshThread(factory, "pulsar-enumerator-create"));
+        return new FreshThreadSplitEnumerator<>(FreshThread.call(factory, "pulsar-enumerator-create"));
     }
 
     @Override
@@ -82,7 +80,7 @@ public final class FreshThreadSplitEnumerator<SplitT extends SourceSplit, Checkp
     @Override
     public void close() throws IOException {
         try {
-            onFreshThread(() -> {
+            FreshThread.call(() -> {
                 delegate.close();
                 return null;
             }, "pulsar-enumerator-close");
@@ -90,23 +88,6 @@ public final class FreshThreadSplitEnumerator<SplitT extends SourceSplit, Checkp
             throw e;
         } catch (Exception e) {
             throw new IOException(e);
-        }
-    }
-
-    private static <T> T onFreshThread(Callable<T> work, String name) throws Exception {
-        FutureTask<T> task = new FutureTask<>(work);
-        Thread thread = new Thread(task, name);
-        thread.setContextClassLoader(Thread.currentThread().getContextClassLoader());
-        thread.setDaemon(true);
-        thread.start();
-        try {
-            return task.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Exception) {
-                throw (Exception) cause;
-            }
-            throw (Error) cause;
         }
     }
 }
