@@ -1,7 +1,6 @@
 package io.celerybridge.connectors.pulsar;
 
 import io.celerybridge.connectors.pulsar.internal.EntryAlignedSplitSerializer;
-import io.celerybridge.connectors.pulsar.internal.FreshThreadCheckpointSerializer;
 import io.celerybridge.connectors.pulsar.internal.FreshThreadSplitEnumerator;
 
 import org.apache.flink.annotation.PublicEvolving;
@@ -21,8 +20,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 /**
  * flink-connector-pulsar's {@link PulsarSource}, unchanged except for how splits are restored
  * (see {@link EntryAlignedSplitSerializer}: FLINK-36180, data loss on restore with producer
- * batching) and on which thread the enumerator is created, restored and closed (see {@link
- * FreshThreadSplitEnumerator}: a finished job's class loader kept by the JobManager). Wrap the built source: {@code new BatchSafePulsarSource<>(PulsarSource.builder()...build())}.
+ * batching) and how the enumerator is created and closed (see {@link FreshThreadSplitEnumerator}:
+ * a finished job's class loader kept by the JobManager). Wrap the built source:
+ * {@code new BatchSafePulsarSource<>(PulsarSource.builder()...build())}.
  */
 @PublicEvolving
 public final class BatchSafePulsarSource<OUT>
@@ -68,7 +68,7 @@ public final class BatchSafePulsarSource<OUT>
 
     @Override
     public SimpleVersionedSerializer<PulsarSourceEnumState> getEnumeratorCheckpointSerializer() {
-        return new FreshThreadCheckpointSerializer<>(delegate.getEnumeratorCheckpointSerializer());
+        return delegate.getEnumeratorCheckpointSerializer();
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.celerybridge.connectors.pulsar;
 
+import io.celerybridge.connectors.pulsar.internal.PulsarClientClosingClasses;
+
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.connector.pulsar.common.config.PulsarOptions;
 import org.apache.flink.connector.pulsar.sink.PulsarSinkBuilder;
@@ -92,6 +94,7 @@ public final class PulsarConnection implements Serializable {
 
     /** An admin client; the caller closes it. */
     public PulsarAdmin admin() {
+        PulsarClientClosingClasses.load();
         try {
             PulsarAdminBuilder b = PulsarAdmin.builder().serviceHttpUrl(adminUrl)
                     .allowTlsInsecureConnection(tlsAllowInsecure)
@@ -110,6 +113,7 @@ public final class PulsarConnection implements Serializable {
 
     /** A client; the caller closes it. */
     public PulsarClient client() throws PulsarClientException {
+        PulsarClientClosingClasses.load();
         ClientBuilder b = PulsarClient.builder().serviceUrl(serviceUrl)
                 .allowTlsInsecureConnection(tlsAllowInsecure)
                 .enableTlsHostnameVerification(tlsHostnameVerification);
