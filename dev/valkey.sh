@@ -17,8 +17,9 @@ case "${1:-}" in
     if pid=$(alive_pid "$PIDFILE"); then log "valkey already running on $PORT (pid $pid)"; exit 0; fi
     port_open "$PORT" && die "port $PORT is taken by another process; set VALKEY_PORT"
     mkdir -p "$DIR"
-    # Persistence off: these are throwaway test instances.
-    valkey-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --save '' --appendonly no \
+    # Stock settings (RDB snapshots, no append-only file): the job's start-up check reports what
+    # they keep; only where the instance lives is set here.
+    valkey-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" \
       --daemonize yes --pidfile "$PIDFILE" --logfile "$LOG"
     wait_until 20 "valkey on $PORT" ping || die "valkey did not answer PING within 20 s; see $LOG"
     ;;

@@ -4,7 +4,10 @@ Nothing here knows about Flink or Pulsar: the bridge writes stock Celery protoco
 the broker, and this worker runs them unchanged.
 
 Environment:
-  CELERY_BROKER_URL       broker (default redis://127.0.0.1:6379/0)
+  CELERY_BROKER_URL       broker (default redis://127.0.0.1:6379/0); behind Sentinel, kombu's form
+                          sentinel://s1:26379;sentinel://s2:26379;sentinel://s3:26379/0 (the job's
+                          valkey.uri is then redis-sentinel://s1:26379,s2:26379,s3:26379/0#<name>)
+  CELERY_SENTINEL_MASTER  with a sentinel:// broker: the name of the primary the Sentinels monitor
   CELERY_RESULT_BACKEND   result backend (default: the broker URL), so tests can read results
   CELERY_BRIDGE_COUNT_RUNS  "1" (default) counts every execution per task id in the hash
                           celery-bridge:executions, which lets tests prove no task ran twice
@@ -28,6 +31,10 @@ app.conf.update(
     task_acks_late=False,
     worker_hijack_root_logger=False,
 )
+SENTINEL_MASTER = os.environ.get("CELERY_SENTINEL_MASTER")
+if SENTINEL_MASTER:
+    app.conf.broker_transport_options = {"master_name": SENTINEL_MASTER}
+    app.conf.result_backend_transport_options = {"master_name": SENTINEL_MASTER}
 
 EXECUTIONS_KEY = "celery-bridge:executions"
 COUNT_RUNS = os.environ.get("CELERY_BRIDGE_COUNT_RUNS", "1") == "1"

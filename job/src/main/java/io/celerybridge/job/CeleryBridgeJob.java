@@ -14,6 +14,7 @@ import io.celerybridge.connectors.valkey.KeyAbsentFilter;
 import io.celerybridge.connectors.valkey.MarkIfAbsent;
 import io.celerybridge.connectors.valkey.StatelessExponentialBackoff;
 import io.celerybridge.connectors.valkey.ValkeyClientProvider;
+import io.celerybridge.connectors.valkey.ValkeyDurability;
 import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.config.BridgeOptions;
 import io.celerybridge.job.config.JobCommandLine;
@@ -392,6 +393,8 @@ public class CeleryBridgeJob {
                 // The encoder dead-letters anything larger, so the sink never meets a record it cannot take.
                 .setMaxRecordSizeInBytes(config.get(BridgeOptions.CELERY_MAX_TASK_BYTES))
                 .setMaxBatchSizeInBytes(Math.max(CelerySink.DEFAULT_MAX_BATCH_SIZE_BYTES, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)))
+                .setDurability(config.get(BridgeOptions.VALKEY_WAIT_REPLICAS), config.get(BridgeOptions.VALKEY_WAIT_AOF),
+                        config.get(BridgeOptions.VALKEY_WAIT_TIMEOUT))
                 .build();
     }
 
@@ -400,6 +403,43 @@ public class CeleryBridgeJob {
         String ca = config.get(BridgeOptions.VALKEY_TLS_CA_FILE);
         return ValkeyClientProvider.forUri(config.get(BridgeOptions.VALKEY_URI),
                 config.secret(BridgeOptions.VALKEY_PASSWORD, BridgeOptions.VALKEY_PASSWORD_FILE), ca.isEmpty() ? null : ca);
+    }
+
+    /**
+     * Says what the server's settings keep of an acknowledged enqueue, and refuses a server that may
+     * evict keys unless the user accepted it: nothing in the job can see a mark or a task evicted.
+     */
+    private static void checkDurability(BridgeConfig config, io.lettuce.core.api.sync.RedisCommands<String, String> valkey) {
+        ValkeyDurability durability;
+        try {
+            durability = ValkeyDurability.read(valkey);
+        } catch (ValkeyDurability.NotReadable e) {
+            LOG.warn("could not read Valkey's persistence and eviction settings at {} (CONFIG GET refused: {}): durability and "
+                    + "eviction not checked; the guarantees need maxmemory-policy noeviction, and an append-only file with "
+                    + "appendfsync always to survive a crash of Valkey", config.maskedValkeyUri(), e.getMessage());
+            return;
+        }
+        LOG.info("Valkey at {}: {}", config.maskedValkeyUri(), durability.describe());
+        if (config.get(BridgeOptions.VALKEY_WAIT_AOF) && !durability.appendonly()) {
+            throw new io.celerybridge.job.config.ConfigException("valkey.wait_aof is true but Valkey at " + config.maskedValkeyUri()
+                    + " has no append-only file (appendonly no): WAITAOF would be refused on every enqueue. "
+                    + "Set appendonly yes on the server, or valkey.wait_aof: false");
+        }
+        int replicas = config.get(BridgeOptions.VALKEY_WAIT_REPLICAS);
+        if (replicas > durability.connectedReplicas()) {
+            LOG.warn("valkey.wait_replicas is {} but {} replica(s) are connected to Valkey at {}: the sink holds its enqueues "
+                    + "(and checkpoints wait) until enough replicas acknowledge them", replicas, durability.connectedReplicas(),
+                    config.maskedValkeyUri());
+        }
+        if (durability.evicts()) {
+            String risk = durability.evictionRisk().orElseThrow();
+            if (!config.get(BridgeOptions.VALKEY_ALLOW_EVICTION)) {
+                throw new io.celerybridge.job.config.ConfigException("Valkey at " + config.maskedValkeyUri() + " may evict keys: "
+                        + risk + ". Set maxmemory-policy noeviction on the server (the sink then waits while Valkey is full), "
+                        + "or accept the risk with valkey.allow_eviction: true");
+            }
+            LOG.warn("Valkey may evict keys and valkey.allow_eviction is true: {}", risk);
+        }
     }
 
     /**
@@ -416,6 +456,9 @@ public class CeleryBridgeJob {
             c.sync().get(probe);
             c.sync().pttl(probe);
             c.sync().eval("return 1", io.lettuce.core.ScriptOutputType.INTEGER);
+            checkDurability(config, c.sync());
+        } catch (io.celerybridge.job.config.ConfigException e) {
+            throw e;
         } catch (RuntimeException e) {
             Throwable root = e;
             while (root.getCause() != null && root.getCause() != root) {

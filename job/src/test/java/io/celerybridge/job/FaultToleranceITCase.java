@@ -1,6 +1,7 @@
 package io.celerybridge.job;
 
 import io.celerybridge.connectors.testutils.CeleryBackendReader;
+import io.celerybridge.connectors.testutils.LocalValkey;
 import io.celerybridge.connectors.testutils.TestServers;
 import io.celerybridge.job.config.BridgeConfig;
 

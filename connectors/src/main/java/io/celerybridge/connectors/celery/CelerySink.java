@@ -60,6 +60,7 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(100);
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(5);
     public static final Duration DEFAULT_QUEUE_FULL_POLL_INTERVAL = Duration.ofMillis(250);
+    public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofSeconds(1);
 
     private final ValkeyClientProvider clientProvider;
     private final EnqueueOptions options;
@@ -77,7 +78,7 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
                 false); // a timed-out batch is retried; the script makes the retry safe
         this.clientProvider = b.clientProvider;
         this.options = new EnqueueOptions(b.dedupTtl, b.maxQueueDepth, b.messagesPerScript,
-                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval, b.codec);
+                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval, b.codec, b.waitReplicas, b.waitLocalAof, b.waitTimeout);
     }
 
     public static Builder builder() {
@@ -144,6 +145,9 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
         private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private Duration queueFullPollInterval = DEFAULT_QUEUE_FULL_POLL_INTERVAL;
         private CeleryEnvelopeCodec codec;
+        private int waitReplicas;
+        private boolean waitLocalAof;
+        private Duration waitTimeout = DEFAULT_WAIT_TIMEOUT;
 
         /**
          * The codec that encoded the messages: needed for batch tasks ({@link CeleryTask#batchOf}),
@@ -155,6 +159,28 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
         }
 
         private Builder() {}
+
+        /**
+         * Makes each enqueue call count as done only once it survives what the user chose to survive:
+         * {@code replicas} replicas acknowledged it (Valkey's {@code WAIT}), and with {@code localAof}
+         * the primary's append-only file fsynced it ({@code WAITAOF 1 replicas}, Valkey 7.2+; then the
+         * replicas' files too). Too few acknowledgements within {@code timeout} is a transient error:
+         * the call is retried (the script makes that safe), never dead-lettered. Without this, a
+         * checkpoint can cover enqueues that a failover to an asynchronous replica, or a crash
+         * before the next fsync, then loses.
+         */
+        public Builder setDurability(int replicas, boolean localAof, Duration timeout) {
+            if (replicas < 0) {
+                throw new IllegalArgumentException("replicas must be >= 0, got " + replicas);
+            }
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("the durability wait timeout must be positive (WAIT 0 waits forever), got " + timeout);
+            }
+            this.waitReplicas = replicas;
+            this.waitLocalAof = localAof;
+            this.waitTimeout = timeout;
+            return this;
+        }
 
         public Builder setClientProvider(ValkeyClientProvider clientProvider) {
             this.clientProvider = clientProvider;
@@ -245,6 +271,10 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
             positive("maxRecordSizeInBytes", maxRecordSizeInBytes);
             positive("maxTimeInBuffer", maxTimeInBuffer.toMillis());
             positive("requestTimeout", requestTimeout.toMillis());
+            if ((waitReplicas > 0 || waitLocalAof) && waitTimeout.compareTo(requestTimeout) >= 0) {
+                throw new IllegalArgumentException("CelerySink: the durability wait timeout (" + waitTimeout
+                        + ") must be shorter than requestTimeout (" + requestTimeout + ")");
+            }
             positive("initialBackoff", initialBackoff.toMillis());
             if (maxBackoff.compareTo(initialBackoff) < 0) {
                 throw new IllegalArgumentException("CelerySink: maxBackoff (" + maxBackoff + ") must be >= initialBackoff (" + initialBackoff + ")");

@@ -17,7 +17,12 @@ public interface ValkeyClientProvider extends Serializable {
 
     RedisClient createClient();
 
-    /** A provider for a {@code redis://} or {@code rediss://} URI (credentials may be embedded). */
+    /**
+     * A provider for a {@code redis://} or {@code rediss://} URI (credentials may be embedded), or
+     * a Sentinel one, {@code redis-sentinel://host1:26379,host2:26379/0#primary-name} (or {@code
+     * rediss-sentinel://}): lettuce asks the Sentinels for the primary on every (re)connect, so a
+     * connection lost in a failover comes back to the promoted replica.
+     */
     static ValkeyClientProvider forUri(String uri) {
         return forUri(uri, null);
     }
@@ -36,8 +41,13 @@ public interface ValkeyClientProvider extends Serializable {
         try {
             RedisURI.create(uri);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("not a valid Valkey URI (expected redis://[user[:password]@]host[:port][/db] "
-                    + "or rediss://...): " + e.getMessage());
+            throw new IllegalArgumentException("not a valid Valkey URI (expected redis://[user[:password]@]host[:port][/db], "
+                    + "rediss://..., or redis-sentinel://[password@]host[:port][,host2[:port2]...][/db]#primary-name): " + e.getMessage());
+        }
+        RedisURI parsed = RedisURI.create(uri);
+        if (!parsed.getSentinels().isEmpty() && (parsed.getSentinelMasterId() == null || parsed.getSentinelMasterId().isEmpty())) {
+            throw new IllegalArgumentException("a Sentinel Valkey URI must name the primary the Sentinels monitor: "
+                    + "redis-sentinel://host:26379[,host2:26379]/0#primary-name");
         }
         if (tlsCaFile != null && !new java.io.File(tlsCaFile).canRead()) {
             throw new IllegalArgumentException("cannot read the Valkey TLS CA file " + tlsCaFile);
@@ -85,6 +95,14 @@ public interface ValkeyClientProvider extends Serializable {
         @Override
         public String toString() {
             RedisURI parsed = RedisURI.create(uri);
+            if (!parsed.getSentinels().isEmpty()) {
+                StringBuilder sentinels = new StringBuilder();
+                for (RedisURI sentinel : parsed.getSentinels()) {
+                    sentinels.append(sentinels.length() == 0 ? "" : ",").append(sentinel.getHost()).append(':').append(sentinel.getPort());
+                }
+                return "ValkeyClientProvider{primary " + parsed.getSentinelMasterId() + " via Sentinels " + sentinels + "/"
+                        + parsed.getDatabase() + "}";
+            }
             return "ValkeyClientProvider{" + parsed.getHost() + ":" + parsed.getPort() + "/" + parsed.getDatabase() + "}";
         }
     }

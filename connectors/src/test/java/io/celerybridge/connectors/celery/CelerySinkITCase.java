@@ -245,7 +245,8 @@ class CelerySinkITCase {
                 .setMaxBufferedRequests(2_000);
     }
 
-    private static List<CeleryMessage> messages(String queue, int from, int to, boolean spreadPriorities) throws Exception {
+    /** Tasks add(i, 1) for i in [from, to), idempotency key and id derived from queue and i. */
+    static List<CeleryMessage> messages(String queue, int from, int to, boolean spreadPriorities) throws Exception {
         CeleryEnvelopeCodec codec = CeleryEnvelopeCodec.builder().build();
         List<CeleryMessage> out = new ArrayList<>();
         for (int i = from; i < to; i++) {

@@ -105,6 +105,19 @@ public final class BridgeOptions {
     public static final Option<String> VALKEY_TLS_CA_FILE = Option.string("valkey.tls_ca_file", "",
             "PEM file of the CA certificates to trust for rediss://; empty = the JVM's trust store.");
 
+    public static final Option<Boolean> VALKEY_ALLOW_EVICTION = Option.bool("valkey.allow_eviction", false,
+            "Start even if Valkey's maxmemory-policy may evict keys (anything but noeviction): evicted dedup marks let repeats "
+            + "through twice, evicted queue lists lose tasks. Off: the job refuses to start on such a server.");
+
+    public static final Option<Integer> VALKEY_WAIT_REPLICAS = Option.integer("valkey.wait_replicas", 0, 0, 100,
+            "Replicas that must acknowledge each enqueue call (WAIT) before the checkpoint may cover it, so a failover to one of "
+            + "them loses nothing; 0 = no wait. Too few in valkey.wait_timeout: the call is retried, never dead-lettered.");
+    public static final Option<Boolean> VALKEY_WAIT_AOF = Option.bool("valkey.wait_aof", false,
+            "Also wait until the primary's append-only file (and those of valkey.wait_replicas replicas) fsynced each enqueue "
+            + "call (WAITAOF, Valkey 7.2+; needs appendonly yes), so a crash of Valkey loses nothing whatever appendfsync says.");
+    public static final Option<Duration> VALKEY_WAIT_TIMEOUT = Option.duration("valkey.wait_timeout", "1s", MS, Duration.ofMinutes(1),
+            "How long one WAIT/WAITAOF waits for its acknowledgements before the call is retried.");
+
     // ---------------------------------------------------------------- celery
     public static final Option<String> CELERY_TASK = Option.nonEmpty("celery.task", "celery_bridge.process_event",
             "Task each event becomes, <task>(event=<payload>), when udf.routing has no routes.");
@@ -192,7 +205,8 @@ public final class BridgeOptions {
             PULSAR_SERVICE_URL, PULSAR_ADMIN_URL, PULSAR_SUBSCRIPTION, PULSAR_TOPIC_PATTERN, PULSAR_START_POSITION,
             PULSAR_AUTH_TOKEN, PULSAR_AUTH_TOKEN_FILE, PULSAR_TLS_TRUST_CERTS_FILE, PULSAR_TLS_ALLOW_INSECURE, PULSAR_TLS_HOSTNAME_VERIFICATION,
             PULSAR_PARTITION_DISCOVERY_INTERVAL, PULSAR_MAX_FETCH_TIME,
-            VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE,
+            VALKEY_URI, VALKEY_PASSWORD, VALKEY_PASSWORD_FILE, VALKEY_TLS_CA_FILE, VALKEY_ALLOW_EVICTION,
+            VALKEY_WAIT_REPLICAS, VALKEY_WAIT_AOF, VALKEY_WAIT_TIMEOUT,
             CELERY_TASK, CELERY_MAX_QUEUE_DEPTH, CELERY_GLOBAL_KEYPREFIX, CELERY_VISIBILITY_TIMEOUT, CELERY_MAX_TASK_BYTES,
             CELERY_MESSAGES_PER_SCRIPT, CELERY_MAX_BATCH_SIZE, CELERY_MAX_IN_FLIGHT, CELERY_MAX_TIME_IN_BUFFER,
             EVENTS_ID_POINTER, EVENTS_MAX_PAYLOAD_BYTES, EVENTS_MAX_NESTING_DEPTH, EVENTS_REQUIRE_ID, EVENTS_ID_FALLBACK,

@@ -16,7 +16,9 @@ import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
+import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -24,9 +26,13 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.ArrayOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.ProtocolKeyword;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -56,9 +62,25 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     // Values (envelopes) go as bytes: encoding 1 KB strings char by char on lettuce's event loop
     // was the sink's bottleneck (profiled); envelopes are ASCII, so getBytes is an array copy.
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+    // Valkey 7.2's WAITAOF, which lettuce has no method for.
+    private static final ProtocolKeyword WAITAOF = new ProtocolKeyword() {
+        private final byte[] bytes = "WAITAOF".getBytes(StandardCharsets.US_ASCII);
 
-    private final StatefulRedisConnection<String, byte[]> connection;
-    private final RedisAsyncCommands<String, byte[]> commands;
+        @Override
+        public byte[] getBytes() {
+            return bytes;
+        }
+
+        @Override
+        public String name() {
+            return "WAITAOF";
+        }
+    };
+
+    // Replaced after a READONLY reply (see reconnect); used by the mailbox thread only.
+    private volatile StatefulRedisConnection<String, byte[]> connection;
+    private RedisAsyncCommands<String, byte[]> commands;
+    private volatile boolean reconnect;
     private final ScheduledExecutorService retryTimer;
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private volatile boolean loadScript = true;
@@ -68,6 +90,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     private final Counter batchesRebuilt;
     private final Counter transientErrors;
     private final Counter queueFullWaits;
+    private final Counter notDurableWaits;
     private final Histogram batchSize;
     private final Histogram enqueueLatencyMs;
     private final Histogram endToEndLatencyMs;
@@ -84,6 +107,19 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         super(converter, context, configuration, states);
         this.options = options;
         this.client = clientProvider.createClient();
+        // Commands in flight when a connection drops are written again on the new one (lettuce's
+        // at-least-once), but with auto-flush off nothing sends them until our next flush, and no
+        // next flush comes while every request in flight waits for them: after a failover they sat
+        // until lettuce's 60 s command timeout. Flush as soon as the connection is back.
+        this.client.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisConnected(RedisChannelHandler<?, ?> handler, SocketAddress address) {
+                StatefulRedisConnection<String, byte[]> current = connection;
+                if (current != null && handler == current) {
+                    current.flushCommands();
+                }
+            }
+        });
         try {
             this.connection = client.connect(CODEC);
         } catch (RuntimeException e) {
@@ -105,6 +141,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         this.batchesRebuilt = metrics.counter("batchTasksRebuilt");
         this.transientErrors = metrics.counter("enqueueTransientErrors");
         this.queueFullWaits = metrics.counter("queueFullWaits");
+        this.notDurableWaits = metrics.counter("enqueueNotDurableRetries");
         this.batchSize = metrics.histogram("enqueueBatchSize", new DescriptiveStatisticsHistogram(1000));
         this.enqueueLatencyMs = metrics.histogram("enqueueLatencyMs", new DescriptiveStatisticsHistogram(1000));
         this.endToEndLatencyMs = metrics.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(1000));
@@ -117,6 +154,9 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
 
     @Override
     protected void submitRequestEntries(List<CeleryMessage> entries, ResultHandler<CeleryMessage> result) {
+        if (reconnect && !reconnect(entries, result)) {
+            return;
+        }
         long start = System.nanoTime();
         CompletableFuture<String> load = null;
         if (loadScript) {
@@ -143,19 +183,112 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             calls.add(call);
             replies.add(reply.toCompletableFuture());
         }
+        // Pipelined after the calls, on the same connection: it covers every write before it.
+        CompletableFuture<String> durable = options.waitsForDurability() ? durabilityWait() : null;
         connection.flushCommands();
         CompletableFuture<String> loaded = load;
         List<CompletableFuture<?>> all = new ArrayList<>(replies);
         if (loaded != null) {
             all.add(loaded);
         }
+        if (durable != null) {
+            all.add(durable);
+        }
         CompletableFuture.allOf(all.toArray(new CompletableFuture[0]))
                 .handle((ignored, e) -> {
-                    if (!scriptLoadFailed(loaded, replies, result)) {
+                    if (!scriptLoadFailed(loaded, replies, result) && !notDurable(durable, entries, result)) {
                         onReplies(chunks, calls, replies, result, start);
                     }
                     return null;
                 });
+    }
+
+    /**
+     * A READONLY reply means this connection reaches a replica: a demoted primary after a failover,
+     * still answering on the old address or behind a DNS name that moved. Retrying on the same
+     * connection would retry there forever, so the writer opens a new one, which resolves the
+     * primary again (through the Sentinels for a {@code redis-sentinel://} URI). False if that
+     * failed: the entries are retried after a backoff.
+     */
+    private boolean reconnect(List<CeleryMessage> entries, ResultHandler<CeleryMessage> result) {
+        StatefulRedisConnection<String, byte[]> fresh;
+        try {
+            fresh = client.connect(CODEC);
+        } catch (RuntimeException e) {
+            int failures = consecutiveFailures.incrementAndGet();
+            long delay = options.backoffMillis(failures, ThreadLocalRandom.current().nextDouble());
+            LOG.warn("reconnecting to the Valkey primary failed ({} consecutive), retrying {} messages in {} ms: {}",
+                    failures, entries.size(), delay, e.toString());
+            List<CeleryMessage> retry = new ArrayList<>(entries);
+            retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
+            return false;
+        }
+        fresh.setAutoFlushCommands(false);
+        StatefulRedisConnection<String, byte[]> old = connection;
+        connection = fresh;
+        commands = fresh.async();
+        loadScript = true;
+        reconnect = false;
+        old.closeAsync(); // replies still due on it complete (exceptionally) and are retried
+        LOG.info("reconnected to Valkey after a READONLY reply (the connection reached a replica)");
+        return true;
+    }
+
+    /**
+     * WAITAOF or WAIT for the configured acknowledgements; completes with null when they all came,
+     * else with what was missing.
+     */
+    private CompletableFuture<String> durabilityWait() {
+        long timeout = options.waitTimeout.toMillis();
+        if (options.waitLocalAof) {
+            CommandArgs<String, byte[]> args = new CommandArgs<>(CODEC).add(1).add(options.waitReplicas).add(timeout);
+            return commands.dispatch(WAITAOF, new ArrayOutput<>(CODEC), args).toCompletableFuture().thenApply(reply -> {
+                long local = (Long) reply.get(0);
+                long replicas = (Long) reply.get(1);
+                return local >= 1 && replicas >= options.waitReplicas ? null
+                        : "WAITAOF: the primary's append-only file " + (local >= 1 ? "fsynced" : "not fsynced") + ", "
+                                + replicas + " of " + options.waitReplicas + " replicas fsynced, within " + timeout + " ms";
+            });
+        }
+        return commands.waitForReplication(options.waitReplicas, timeout).toCompletableFuture()
+                .thenApply(acks -> acks >= options.waitReplicas ? null
+                        : "WAIT: " + acks + " of " + options.waitReplicas + " replicas acknowledged within " + timeout + " ms");
+    }
+
+    /**
+     * Too few acknowledgements: the tasks are on the primary but would not survive the failure the
+     * user chose to survive, so the whole request is retried later (the script skips what is
+     * already there; those count as duplicates skipped) and the checkpoint waits. A refused wait
+     * (WAITAOF on a server without an append-only file) fails the job.
+     */
+    private boolean notDurable(CompletableFuture<String> durable, List<CeleryMessage> entries, ResultHandler<CeleryMessage> result) {
+        if (durable == null) {
+            return false;
+        }
+        Throwable error = durable.handle((v, e) -> e).join();
+        String shortfall;
+        if (error != null) {
+            error = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            Optional<String> fatal = ValkeyErrorClassifier.fatalReason(error);
+            if (fatal.isPresent()) {
+                result.completeExceptionally(new CelerySinkException("Celery sink cannot wait for durable enqueues: " + fatal.get(), error));
+                return true;
+            }
+            shortfall = error.toString();
+            reconnect |= ValkeyErrorClassifier.isReadOnly(error);
+        } else {
+            shortfall = durable.join();
+            if (shortfall == null) {
+                return false;
+            }
+        }
+        notDurableWaits.inc();
+        int failures = consecutiveFailures.incrementAndGet();
+        long delay = options.backoffMillis(failures, ThreadLocalRandom.current().nextDouble());
+        LOG.warn("enqueue not yet durable ({} consecutive), retrying {} messages in {} ms: {}", failures, entries.size(), delay, shortfall);
+        List<CeleryMessage> retry = new ArrayList<>(entries);
+        retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
+        return true;
     }
 
     /**
@@ -215,6 +348,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
                     return;
                 }
                 transientCause = cause;
+                reconnect |= ValkeyErrorClassifier.isReadOnly(cause);
                 retry.addAll(chunks.get(i));
                 continue;
             }

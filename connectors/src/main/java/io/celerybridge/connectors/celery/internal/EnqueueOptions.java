@@ -16,6 +16,12 @@ public final class EnqueueOptions implements Serializable {
     public final Duration initialBackoff;
     public final Duration maxBackoff;
     public final Duration queueFullPollInterval;
+    /** Replicas that must acknowledge each enqueue call (WAIT, or WAITAOF's replicas); 0: none. */
+    public final int waitReplicas;
+    /** Whether each enqueue call waits for the primary's append-only file fsync (WAITAOF 1). */
+    public final boolean waitLocalAof;
+    /** How long one WAIT/WAITAOF waits for its acknowledgements. */
+    public final Duration waitTimeout;
     /** Re-encodes batch tasks without members found already enqueued; null if the job sends no batch tasks. */
     public final io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec;
 
@@ -26,7 +32,10 @@ public final class EnqueueOptions implements Serializable {
             Duration initialBackoff,
             Duration maxBackoff,
             Duration queueFullPollInterval,
-            io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec) {
+            io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec,
+            int waitReplicas,
+            boolean waitLocalAof,
+            Duration waitTimeout) {
         this.dedupTtl = dedupTtl;
         this.maxQueueDepth = maxQueueDepth;
         this.messagesPerScript = messagesPerScript;
@@ -34,6 +43,14 @@ public final class EnqueueOptions implements Serializable {
         this.maxBackoff = maxBackoff;
         this.queueFullPollInterval = queueFullPollInterval;
         this.codec = codec;
+        this.waitReplicas = waitReplicas;
+        this.waitLocalAof = waitLocalAof;
+        this.waitTimeout = waitTimeout;
+    }
+
+    /** True if each enqueue call waits for acknowledgements before it counts as done. */
+    public boolean waitsForDurability() {
+        return waitReplicas > 0 || waitLocalAof;
     }
 
     /** Exponential backoff with +-20% jitter for the n-th consecutive failure (n >= 1). */

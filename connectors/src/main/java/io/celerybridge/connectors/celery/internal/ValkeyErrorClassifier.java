@@ -77,8 +77,17 @@ public final class ValkeyErrorClassifier {
 
     /** True if the server must (re)load the script before EVALSHA works. */
     public static boolean isNoScript(Throwable error) {
+        return hasReply(error, "NOSCRIPT");
+    }
+
+    /** True for a READONLY reply: the connection reaches a replica, not the primary. */
+    public static boolean isReadOnly(Throwable error) {
+        return hasReply(error, "READONLY");
+    }
+
+    private static boolean hasReply(Throwable error, String prefix) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof RedisCommandExecutionException && String.valueOf(t.getMessage()).startsWith("NOSCRIPT")) {
+            if (t instanceof RedisCommandExecutionException && String.valueOf(t.getMessage()).startsWith(prefix)) {
                 return true;
             }
         }
