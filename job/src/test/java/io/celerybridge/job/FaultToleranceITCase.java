@@ -39,7 +39,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The promise under faults, each over 100,000 events (1% published twice, producer batching on)
  * through the whole job on a MiniCluster with a real Pulsar and Valkey: a TaskManager lost
- * mid-stream, Valkey restarted mid-stream (append-only file, fsync always), the Pulsar broker
+ * mid-stream, Valkey restarted mid-stream (append-only file, fsync always), the Valkey primary
+ * SIGKILLed and a replica promoted by Sentinel (the sink waiting for one replica), the Pulsar broker
  * restarted mid-stream (a standalone of the test's own, data kept), and stop with a savepoint
  * then resume at another parallelism. Afterwards the tasks in the Celery queue are
  * counted by event id: 0 lost, 0 duplicated, 0 dead letters. Writes target/reliability/faults.md.
@@ -87,6 +88,46 @@ class FaultToleranceITCase {
         }
     }
 
+    /**
+     * Valkey behind Sentinel (a primary, two replicas, three Sentinels as local processes, stock
+     * persistence): the primary is SIGKILLed, the Sentinels promote a replica, and the job, reaching
+     * Valkey through the Sentinels and waiting for one replica per enqueue, goes on against it.
+     */
+    @Test
+    void valkeyPrimaryKilledAndAReplicaPromotedBySentinel() throws Exception {
+        String name = "bridge-primary";
+        List<LocalValkey> servers = new ArrayList<>();
+        try {
+            LocalValkey primary = LocalValkey.start(tmp.resolve("primary"));
+            servers.add(primary);
+            for (int i = 1; i <= 2; i++) {
+                servers.add(LocalValkey.start(tmp.resolve("replica" + i), "--replicaof", "127.0.0.1", Integer.toString(primary.port())));
+            }
+            LocalValkey.await(() -> primary.info("replication").contains("connected_slaves:2"), "both replicas in sync");
+            StringBuilder uri = new StringBuilder("redis-sentinel://");
+            for (int i = 1; i <= 3; i++) {
+                LocalValkey sentinel = LocalValkey.startSentinel(tmp.resolve("sentinel" + i), name, primary.port());
+                servers.add(sentinel);
+                uri.append(i == 1 ? "" : ",").append("127.0.0.1:").append(sentinel.port());
+            }
+            uri.append("/0#").append(name);
+            for (LocalValkey sentinel : servers.subList(3, 6)) {
+                LocalValkey.await(() -> sentinel.info("sentinel").contains("slaves=2,sentinels=3"), "each Sentinel knows both replicas and its peers");
+            }
+            run("Valkey primary SIGKILLed, Sentinel promoted a replica (valkey.wait_replicas=1)", uri.toString(),
+                    List.of("valkey.wait_replicas=1"), (job, config) -> {
+                        primary.kill();
+                        LocalValkey.await(() -> servers.subList(1, 3).stream().anyMatch(r -> r.info("replication").contains("role:master")),
+                                "a replica promoted");
+                        return job;
+                    });
+        } finally {
+            for (LocalValkey server : servers) {
+                server.close();
+            }
+        }
+    }
+
     @Test
     void pulsarBrokerRestartedMidStream() throws Exception {
         try (LocalPulsar pulsar = LocalPulsar.start(6760, 8190)) {
@@ -115,10 +156,19 @@ class FaultToleranceITCase {
     private List<String> sets;
 
     private void run(String scenario, String valkeyUri, Fault fault) throws Exception {
-        run(scenario, valkeyUri, TestServers.pulsarServiceUrl(), TestServers.pulsarAdminUrl(), fault);
+        run(scenario, valkeyUri, List.of(), fault);
+    }
+
+    private void run(String scenario, String valkeyUri, List<String> moreSets, Fault fault) throws Exception {
+        run(scenario, valkeyUri, TestServers.pulsarServiceUrl(), TestServers.pulsarAdminUrl(), moreSets, fault);
     }
 
     private void run(String scenario, String valkeyUri, String pulsarUrl, String pulsarAdminUrl, Fault fault) throws Exception {
+        run(scenario, valkeyUri, pulsarUrl, pulsarAdminUrl, List.of(), fault);
+    }
+
+    private void run(String scenario, String valkeyUri, String pulsarUrl, String pulsarAdminUrl, List<String> moreSets, Fault fault)
+            throws Exception {
         String run = UUID.randomUUID().toString();
         String topic = "persistent://public/default/faults-" + run;
         String queue = "faults-" + run;
@@ -128,6 +178,7 @@ class FaultToleranceITCase {
         sets = new ArrayList<>(List.of("pulsar.service_url=" + pulsarUrl, "pulsar.admin_url=" + pulsarAdminUrl, "topic=" + topic, "dlq_topic=" + topic + "-dlq", "pulsar.subscription=faults",
                 "channel=" + queue, "valkey.uri=" + valkeyUri, "celery.max_queue_depth=0", "checkpointing.interval=1s",
                 "restart.strategy=fixed-delay", "restart.attempts=50", "restart.delay=1s"));
+        sets.addAll(moreSets);
         BridgeConfig config = TestConfigs.forTestServers(sets.toArray(new String[0]));
 
         try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(pulsarUrl).build();
