@@ -132,12 +132,24 @@ public final class LocalValkey implements AutoCloseable {
         return call(c -> c.info(section));
     }
 
-    /** Polls until {@code condition} holds, failing with {@code what} after 60 s. */
+    /**
+     * Polls until {@code condition} holds, failing with {@code what} after 60 s. A condition that
+     * throws counts as not yet: servers in a failover refuse or drop connections (Sentinel kills the
+     * clients of the nodes it reconfigures).
+     */
     public static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
+        RuntimeException last = null;
+        while (true) {
+            try {
+                if (condition.getAsBoolean()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                last = e;
+            }
             if (System.nanoTime() > deadline) {
-                fail("not within 60 s: " + what);
+                fail("not within 60 s: " + what + (last == null ? "" : " (last error: " + last + ")"));
             }
             Thread.sleep(100);
         }
