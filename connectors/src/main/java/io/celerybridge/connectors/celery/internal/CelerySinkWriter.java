@@ -215,12 +215,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         try {
             fresh = client.connect(CODEC);
         } catch (RuntimeException e) {
-            int failures = consecutiveFailures.incrementAndGet();
-            long delay = options.backoffMillis(failures, ThreadLocalRandom.current().nextDouble());
-            LOG.warn("reconnecting to the Valkey primary failed ({} consecutive), retrying {} messages in {} ms: {}",
-                    failures, entries.size(), delay, e.toString());
-            List<CeleryMessage> retry = new ArrayList<>(entries);
-            retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
+            retryAfterBackoff(entries, result, "reconnecting to the Valkey primary failed", e.toString());
             return false;
         }
         fresh.setAutoFlushCommands(false);
@@ -283,12 +278,17 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             }
         }
         notDurableWaits.inc();
+        retryAfterBackoff(entries, result, "enqueue not yet durable", shortfall);
+        return true;
+    }
+
+    /** Hands the whole request back after the backoff for one more consecutive failure. */
+    private void retryAfterBackoff(List<CeleryMessage> entries, ResultHandler<CeleryMessage> result, String what, String why) {
         int failures = consecutiveFailures.incrementAndGet();
         long delay = options.backoffMillis(failures, ThreadLocalRandom.current().nextDouble());
-        LOG.warn("enqueue not yet durable ({} consecutive), retrying {} messages in {} ms: {}", failures, entries.size(), delay, shortfall);
+        LOG.warn("{} ({} consecutive), retrying {} messages in {} ms: {}", what, failures, entries.size(), delay, why);
         List<CeleryMessage> retry = new ArrayList<>(entries);
         retryTimer.schedule(() -> result.retryForEntries(retry), delay, TimeUnit.MILLISECONDS);
-        return true;
     }
 
     /**
