@@ -38,13 +38,13 @@ public interface ValkeyClientProvider extends Serializable {
      */
     static ValkeyClientProvider forUri(String uri, String password, String tlsCaFile) {
         // Parse now so a malformed URI fails at job build time, not on the task managers.
+        RedisURI parsed;
         try {
-            RedisURI.create(uri);
+            parsed = RedisURI.create(uri);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not a valid Valkey URI (expected redis://[user[:password]@]host[:port][/db], "
                     + "rediss://..., or redis-sentinel://[password@]host[:port][,host2[:port2]...][/db]#primary-name): " + e.getMessage());
         }
-        RedisURI parsed = RedisURI.create(uri);
         if (!parsed.getSentinels().isEmpty() && (parsed.getSentinelMasterId() == null || parsed.getSentinelMasterId().isEmpty())) {
             throw new IllegalArgumentException("a Sentinel Valkey URI must name the primary the Sentinels monitor: "
                     + "redis-sentinel://host:26379[,host2:26379]/0#primary-name");

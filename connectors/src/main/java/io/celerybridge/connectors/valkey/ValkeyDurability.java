@@ -37,10 +37,11 @@ public final class ValkeyDurability {
     }
 
     /**
-     * Reads the settings; empty if the server refuses {@code CONFIG GET} (managed services often
-     * do, and an ACL user may lack {@code +config|get}): the caller says it could not check.
+     * Reads the settings.
      *
-     * @throws NotReadable with the server's reply, when it refused
+     * @throws NotReadable with the server's reply, when it refuses {@code CONFIG GET} (managed
+     *     services often do, and an ACL user may lack {@code +config|get}): the caller says it could
+     *     not check
      */
     public static ValkeyDurability read(RedisCommands<String, String> valkey) throws NotReadable {
         try {
