@@ -84,6 +84,22 @@ if "latency" in runs:
               "| figure | min | median | max |", "| --- | ---: | ---: | ---: |"]
     lines += [row(name, stats("latency", key), fmt) for key, name, fmt in LATENCY if stats("latency", key)]
 
+DURABILITY = [("dur_none", "no wait, no append-only file (stock)"), ("dur_wait1", "WAIT 1 replica"),
+              ("dur_aof", "append-only file, appendfsync everysec, no wait"),
+              ("dur_waitaof", "append-only file + WAITAOF (local fsync)"),
+              ("dur_waitaof_wait1", "append-only files on both + WAITAOF 1 1 (local and replica fsync)"),
+              ("dur_always", "appendfsync always, no wait")]
+if any(label + "_p1" in runs for label, _ in DURABILITY):
+    lines += ["", "## Celery sink alone with the durability option (primary + 1 replica), tasks/s", "",
+              "| what the sink waits for | p1 median (min-max) | p2 median (min-max) | p2 / none |",
+              "| --- | ---: | ---: | ---: |"]
+    for label, name in DURABILITY:
+        cells = []
+        for p in ("1", "2"):
+            s = stats(label + "_p" + p, "rate")
+            cells.append("%.0f (%.0f-%.0f)" % (s[1], s[0], s[2]) if s else "n/a")
+        lines.append("| %s | %s | %s | %s |" % (name, cells[0], cells[1], ratio(med(label + "_p2"), med("dur_none_p2"))))
+
 e2e = med("e2e_p2")
 lines += ["", "## Ratios (medians)", "", "| ratio | value |", "| --- | ---: |",
           "| job p2 / apply_async | %s |" % ratio(e2e, med("apply_async")),

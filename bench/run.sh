@@ -8,6 +8,9 @@
 #   - the anchors: Python Celery apply_async and kombu Producer.publish in a loop, valkey-benchmark
 #     running the sink's own enqueue script (1 and 100 events per call) and plain pipelined LPUSH,
 #     a plain Pulsar consumer reading the same backlog, and the Celery sink alone.
+# PARTS=durability (not run by default): the Celery sink alone with the durability option, against
+# a primary with one replica: none, WAIT 1 replica, an append-only file (stock appendfsync everysec)
+# without and with WAITAOF, WAITAOF plus WAIT 1, and appendfsync always without any wait.
 # With --soak, also SOAK_SECONDS at half the measured end-to-end rate, sampling the TaskManager's
 # heap (bench/results/soak.csv, charted in soak.png).
 # Usage: bench/run.sh [--soak]
@@ -174,6 +177,51 @@ for r in $(seq "$REPEATS"); do
   flush; valkey-benchmark -p "$VALKEY_PORT" -n 500000 -P 64 -c 4 -d 1400 -t lpush -q --csv | tail -n1 | cut -d, -f2 | tr -d '"' \
     | sed 's/^/RESULT x rate=/' | record valkey_lpush
 done
+
+# sink_durability LABEL ARGS...: the sink alone at parallelism 1 and 2 with ARGS, recorded as LABEL_pP.
+sink_durability() {
+  local label=$1; shift
+  for p in 1 2; do
+    flush
+    "${BENCH[@]}" io.celerybridge.bench.SinkThroughputBenchmark --valkey-uri "$URI" --events "$SINK_EVENTS" --parallelism "$p" "$@" \
+      2>/dev/null | record "${label}_p$p"
+  done
+}
+aof_ready() { valkey-cli -p "$VALKEY_PORT" info persistence | grep -q '^aof_rewrite_in_progress:0' \
+  && valkey-cli -p "$VALKEY_PORT" info persistence | grep -q '^aof_enabled:1'; }
+if part durability; then
+  REPLICA_PORT=$((VALKEY_PORT + 1)) REPLICA_DIR=$STATE_DIR/valkey-replica-$((VALKEY_PORT + 1))
+  mkdir -p "$REPLICA_DIR"
+  # A stock replica; the bench's own trap stops it by its pid file.
+  valkey-server --port "$REPLICA_PORT" --bind 127.0.0.1 --dir "$REPLICA_DIR" --replicaof 127.0.0.1 "$VALKEY_PORT" \
+    --daemonize yes --pidfile "$REPLICA_DIR/valkey.pid" --logfile "$REPLICA_DIR/valkey.log"
+  trap 'stop_pid valkey-replica "$REPLICA_DIR/valkey.pid" >/dev/null 2>&1 || true; cleanup' INT TERM EXIT
+  wait_until 30 "the replica in sync" sh -c "valkey-cli -p $REPLICA_PORT info replication | grep -q '^master_link_status:up'" \
+    || die "the replica on $REPLICA_PORT did not sync; see $REPLICA_DIR/valkey.log"
+  for r in $(seq "$REPEATS"); do
+    log "durability, repeat $r of $REPEATS"
+    valkey-cli -p "$VALKEY_PORT" config set appendonly no >/dev/null
+    valkey-cli -p "$VALKEY_PORT" config set appendfsync everysec >/dev/null
+    sink_durability dur_none
+    sink_durability dur_wait1 --wait-replicas 1
+    valkey-cli -p "$VALKEY_PORT" config set appendonly yes >/dev/null
+    wait_until 60 "the append-only file" aof_ready || die "Valkey did not finish its AOF rewrite"
+    sink_durability dur_aof
+    sink_durability dur_waitaof --wait-aof
+    # WAITAOF counts a replica only once its own append-only file has the write: a replica
+    # without one never acknowledges, and the sink would hold its tasks forever.
+    valkey-cli -p "$REPLICA_PORT" config set appendonly yes >/dev/null
+    wait_until 60 "the replica's append-only file" sh -c "valkey-cli -p $REPLICA_PORT info persistence | grep -q '^aof_rewrite_in_progress:0' \
+      && valkey-cli -p $REPLICA_PORT info persistence | grep -q '^aof_enabled:1'" || die "the replica did not finish its AOF rewrite"
+    sink_durability dur_waitaof_wait1 --wait-aof --wait-replicas 1
+    valkey-cli -p "$REPLICA_PORT" config set appendonly no >/dev/null
+    valkey-cli -p "$VALKEY_PORT" config set appendfsync always >/dev/null
+    sink_durability dur_always
+  done
+  valkey-cli -p "$VALKEY_PORT" config set appendonly no >/dev/null
+  valkey-cli -p "$VALKEY_PORT" config set appendfsync everysec >/dev/null
+  stop_pid valkey-replica "$REPLICA_DIR/valkey.pid" >/dev/null 2>&1 || true
+fi
 
 # latency|soak RATE SECONDS WARMUP [CSV]: a fresh job at parallelism 2 reads what is published from now on.
 probe() {

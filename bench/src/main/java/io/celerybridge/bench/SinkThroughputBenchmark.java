@@ -22,6 +22,9 @@ import java.time.Duration;
  * the real sink (atomic script, many messages per call) into a real Valkey. The rate is taken
  * from the broker's side: from the first task in the queue to the N-th.
  *
+ * <p>With {@code --wait-replicas N} and/or {@code --wait-aof}, the sink runs with the durability
+ * option (WAIT / WAITAOF after each enqueue call), to measure what it costs.
+ *
  * <p>Prints one line: {@code RESULT sink parallelism=P events=N seconds=S rate=R}.
  */
 public final class SinkThroughputBenchmark {
@@ -35,6 +38,8 @@ public final class SinkThroughputBenchmark {
         int parallelism = p.getInt("parallelism", 1);
         int payloadBytes = p.getInt("payload-bytes", 1024);
         int perScript = p.getInt("messages-per-script", CelerySink.DEFAULT_MESSAGES_PER_SCRIPT);
+        int waitReplicas = p.getInt("wait-replicas", 0);
+        boolean waitAof = p.has("wait-aof");
         String queue = "bench-" + System.nanoTime();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -50,13 +55,16 @@ public final class SinkThroughputBenchmark {
             System.exit(0);
         }
         env.getConfig().enableObjectReuse(); // as the job does
+        CelerySink.Builder sink = CelerySink.builder()
+                .setClientProvider(ValkeyClientProvider.forUri(uri))
+                .setMessagesPerScript(perScript)
+                .setDedupTtl(Duration.ofHours(1));
+        if (waitReplicas > 0 || waitAof) {
+            sink.setDurability(waitReplicas, waitAof, Duration.ofSeconds(1)); // the job's default valkey.wait_timeout
+        }
         env.fromSequence(0, events - 1)
                 .map(new ToMessage(queue, payloadBytes))
-                .sinkTo(CelerySink.builder()
-                        .setClientProvider(ValkeyClientProvider.forUri(uri))
-                        .setMessagesPerScript(perScript)
-                        .setDedupTtl(Duration.ofHours(1))
-                        .build());
+                .sinkTo(sink.build());
 
         RedisClient client = RedisClient.create(uri);
         try (StatefulRedisConnection<String, String> c = client.connect()) {

@@ -69,8 +69,6 @@ import java.util.concurrent.TimeUnit;
 public class CeleryBridgeJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(CeleryBridgeJob.class);
-    /** used_memory per dedup mark with its TTL, measured on Valkey 8.0 (200,000 marks; README "Valkey durability"). */
-    static final long BYTES_PER_DEDUP_MARK = 170;
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     static final int DEFAULT_MAX_PARALLELISM = 128;
 
@@ -123,9 +121,11 @@ public class CeleryBridgeJob {
 
     /** The job with its production source and sinks. */
     public static CeleryBridgeJob forProduction(BridgeConfig config) {
-        checkValkey(config);
+        ValkeyDurability valkey = ValkeyStartupCheck.check(config);
         retainProducedTopics(config);
-        return new CeleryBridgeJob(pulsarSource(config), sourceParallelism(config), celerySink(config), dlqSink(config),
+        ValkeyStartupCheck.warnIfDedupMarksOutgrowValkey(config, valkey);
+        return new CeleryBridgeJob(pulsarSource(config), sourceParallelism(config),
+                celerySink(config, ValkeyStartupCheck.dedupMarkBudget(valkey)), dlqSink(config),
                 config.get(BridgeOptions.UDF_FANOUT_TOPIC).isEmpty() ? null : fanoutSink(config), config);
     }
 
@@ -382,6 +382,11 @@ public class CeleryBridgeJob {
     }
 
     static CelerySink celerySink(BridgeConfig config) {
+        return celerySink(config, 0);
+    }
+
+    /** @param dedupMarkBudget how many dedup marks Valkey holds (0: unknown), for the sink's warning */
+    static CelerySink celerySink(BridgeConfig config, long dedupMarkBudget) {
         return CelerySink.builder()
                 .setClientProvider(valkey(config))
                 .setCodec(codec(config))
@@ -397,6 +402,7 @@ public class CeleryBridgeJob {
                 .setMaxBatchSizeInBytes(Math.max(CelerySink.DEFAULT_MAX_BATCH_SIZE_BYTES, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)))
                 .setDurability(config.get(BridgeOptions.VALKEY_WAIT_REPLICAS), config.get(BridgeOptions.VALKEY_WAIT_AOF),
                         config.get(BridgeOptions.VALKEY_WAIT_TIMEOUT))
+                .setIdempotencyKeyBudget(dedupMarkBudget)
                 .build();
     }
 
@@ -405,81 +411,5 @@ public class CeleryBridgeJob {
         String ca = config.get(BridgeOptions.VALKEY_TLS_CA_FILE);
         return ValkeyClientProvider.forUri(config.get(BridgeOptions.VALKEY_URI),
                 config.secret(BridgeOptions.VALKEY_PASSWORD, BridgeOptions.VALKEY_PASSWORD_FILE), ca.isEmpty() ? null : ca);
-    }
-
-    /**
-     * Says what the server's settings keep of an acknowledged enqueue, and refuses a server that may
-     * evict keys unless the user accepted it: nothing in the job can see a mark or a task evicted.
-     */
-    private static void checkDurability(BridgeConfig config, io.lettuce.core.api.sync.RedisCommands<String, String> valkey) {
-        ValkeyDurability durability;
-        try {
-            durability = ValkeyDurability.read(valkey);
-        } catch (ValkeyDurability.NotReadable e) {
-            LOG.warn("could not read Valkey's persistence and eviction settings at {} (CONFIG GET refused: {}): durability and "
-                    + "eviction not checked; the guarantees need maxmemory-policy noeviction, and an append-only file with "
-                    + "appendfsync always to survive a crash of Valkey", config.maskedValkeyUri(), e.getMessage());
-            return;
-        }
-        LOG.info("Valkey at {}: {}", config.maskedValkeyUri(), durability.describe());
-        if (config.get(BridgeOptions.VALKEY_WAIT_AOF) && !durability.appendonly()) {
-            throw new io.celerybridge.job.config.ConfigException("valkey.wait_aof is true but Valkey at " + config.maskedValkeyUri()
-                    + " has no append-only file (appendonly no): WAITAOF would be refused on every enqueue. "
-                    + "Set appendonly yes on the server, or valkey.wait_aof: false");
-        }
-        if (durability.maxmemory() > 0) {
-            // One dedup mark lives for cache_ttl, so memory ~ event rate x cache_ttl x bytes per mark.
-            long marks = durability.maxmemory() / BYTES_PER_DEDUP_MARK;
-            long ttl = Math.max(1, config.get(BridgeOptions.CACHE_TTL).toSeconds());
-            LOG.info("Valkey maxmemory {} bytes holds about {} dedup marks (about {} bytes each): at most about {} events/s "
-                    + "sustained with cache_ttl {} s, less what the queues and results take; above that Valkey answers OOM "
-                    + "and the sink waits", durability.maxmemory(), marks, BYTES_PER_DEDUP_MARK, marks / ttl, ttl);
-        }
-        int replicas = config.get(BridgeOptions.VALKEY_WAIT_REPLICAS);
-        if (replicas > durability.connectedReplicas()) {
-            LOG.warn("valkey.wait_replicas is {} but {} replica(s) are connected to Valkey at {}: the sink holds its enqueues "
-                    + "(and checkpoints wait) until enough replicas acknowledge them", replicas, durability.connectedReplicas(),
-                    config.maskedValkeyUri());
-        }
-        if (durability.evicts()) {
-            String risk = durability.evictionRisk().orElseThrow();
-            if (!config.get(BridgeOptions.VALKEY_ALLOW_EVICTION)) {
-                throw new io.celerybridge.job.config.ConfigException("Valkey at " + config.maskedValkeyUri() + " may evict keys: "
-                        + risk + ". Set maxmemory-policy noeviction on the server (the sink then waits while Valkey is full), "
-                        + "or accept the risk with valkey.allow_eviction: true");
-            }
-            LOG.warn("Valkey may evict keys and valkey.allow_eviction is true: {}", risk);
-        }
-    }
-
-    /**
-     * Connects once with the configured credentials and TLS settings, so a wrong password, user or
-     * certificate stops the job at start-up with the reason rather than in a restart loop.
-     */
-    static void checkValkey(BridgeConfig config) {
-        io.lettuce.core.RedisClient client = valkey(config).createClient();
-        try (io.lettuce.core.api.StatefulRedisConnection<String, String> c = client.connect()) {
-            c.sync().ping();
-            // What the idempotency check and the dead-letter marks run: an ACL user without them
-            // would otherwise fail the job at its first lookup, in a restart loop.
-            String probe = codec(config).dedupKey("~start-up-probe");
-            c.sync().get(probe);
-            c.sync().pttl(probe);
-            c.sync().eval("return 1", io.lettuce.core.ScriptOutputType.INTEGER);
-            checkDurability(config, c.sync());
-        } catch (io.celerybridge.job.config.ConfigException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            throw new io.celerybridge.job.config.ConfigException("cannot use Valkey at "
-                    + config.maskedValkeyUri() + " (config keys 'valkey.uri', "
-                    + "'valkey.password(_file)', 'valkey.tls_ca_file'): " + root.getClass().getSimpleName() + ": "
-                    + BridgeConfig.maskUriPassword(String.valueOf(root.getMessage())));
-        } finally {
-            client.shutdown();
-        }
     }
 }

@@ -53,6 +53,8 @@ class MetricsITCase {
             "flink_taskmanager_job_task_operator_enqueueLatencyMs",
             "flink_taskmanager_job_task_operator_endToEndLatencyMs",
             "flink_taskmanager_job_task_operator_celeryQueueDepth",
+            "flink_taskmanager_job_task_operator_enqueueNotDurableRetries",
+            "flink_taskmanager_job_task_operator_idempotencyKeysProjected",
             "flink_taskmanager_job_task_operator_dlq_reason_records");
 
     @Test

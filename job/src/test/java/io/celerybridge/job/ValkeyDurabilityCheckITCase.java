@@ -3,10 +3,15 @@ package io.celerybridge.job;
 import io.celerybridge.connectors.testutils.LocalValkey;
 import io.celerybridge.connectors.testutils.TestServers;
 import io.celerybridge.connectors.valkey.ValkeyDurability;
+import io.celerybridge.job.config.BridgeConfig;
 import io.celerybridge.job.config.ConfigException;
 
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
+import org.apache.pulsar.client.admin.PulsarAdmin;
+import org.apache.pulsar.client.api.MessageId;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The start-up check of what Valkey keeps after it answered: a server that may evict keys stops
  * the job unless the user accepted it, a user who may not read the settings gets a warning and the
- * job goes on, and a stock server is described as it is (RDB snapshots, no append-only file).
+ * job goes on, a stock server is described as it is (RDB snapshots, no append-only file), and a
+ * backlog whose dedup marks would not fit in maxmemory is seen before the job starts.
  */
 class ValkeyDurabilityCheckITCase {
 
@@ -30,12 +36,12 @@ class ValkeyDurabilityCheckITCase {
     void aServerThatMayEvictDedupMarksStopsTheJobUnlessTheRiskIsAccepted() throws Exception {
         try (LocalValkey valkey = LocalValkey.start(tmp.resolve("volatile"), "--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru")) {
             String uri = "valkey.uri=redis://127.0.0.1:" + valkey.port() + "/0";
-            assertThatThrownBy(() -> CeleryBridgeJob.checkValkey(TestConfigs.forTestServers(uri)))
+            assertThatThrownBy(() -> ValkeyStartupCheck.check(TestConfigs.forTestServers(uri)))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("maxmemory-policy volatile-lru")
                     .hasMessageContaining("enqueued twice")
                     .hasMessageContaining("valkey.allow_eviction: true");
-            assertThatCode(() -> CeleryBridgeJob.checkValkey(TestConfigs.forTestServers(uri, "valkey.allow_eviction=true")))
+            assertThatCode(() -> ValkeyStartupCheck.check(TestConfigs.forTestServers(uri, "valkey.allow_eviction=true")))
                     .doesNotThrowAnyException();
         }
     }
@@ -43,7 +49,7 @@ class ValkeyDurabilityCheckITCase {
     @Test
     void aServerThatMayEvictQueueListsStopsTheJob() throws Exception {
         try (LocalValkey valkey = LocalValkey.start(tmp.resolve("allkeys"), "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")) {
-            assertThatThrownBy(() -> CeleryBridgeJob.checkValkey(
+            assertThatThrownBy(() -> ValkeyStartupCheck.check(
                     TestConfigs.forTestServers("valkey.uri=redis://127.0.0.1:" + valkey.port() + "/0")))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("maxmemory-policy allkeys-lru")
@@ -64,7 +70,7 @@ class ValkeyDurabilityCheckITCase {
                 client.shutdown();
             }
             // Not checked, so not refused: like a managed service that hides CONFIG.
-            assertThatCode(() -> CeleryBridgeJob.checkValkey(TestConfigs.forTestServers("valkey.uri=" + uri)))
+            assertThatCode(() -> ValkeyStartupCheck.check(TestConfigs.forTestServers("valkey.uri=" + uri)))
                     .doesNotThrowAnyException();
         }
     }
@@ -97,6 +103,34 @@ class ValkeyDurabilityCheckITCase {
             } finally {
                 client.shutdown();
             }
+        }
+    }
+
+    /**
+     * A backlog of 10,000 events leaves 10,000 dedup marks, about 1.7 MB: more than a 1 MB
+     * maxmemory holds (about 6,000), which the start-up check projects from the broker's stats.
+     */
+    @Test
+    void aBacklogWhoseDedupMarksDoNotFitInMaxmemoryIsProjectedAtStartUp() throws Exception {
+        String topic = "persistent://public/default/dedup-marks-" + System.nanoTime();
+        String subscription = "celery-bridge-marks";
+        try (LocalValkey valkey = LocalValkey.start(tmp.resolve("small"), "--maxmemory", "1mb");
+                PulsarAdmin admin = PulsarAdmin.builder().serviceHttpUrl(TestServers.pulsarAdminUrl()).build();
+                PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build()) {
+            admin.topics().createNonPartitionedTopic(topic);
+            admin.topics().createSubscription(topic, subscription, MessageId.earliest);
+            try (Producer<byte[]> producer = pulsar.newProducer().topic(topic).create()) {
+                TestEvents.publish(producer, "marks", 10_000, 0);
+            }
+            BridgeConfig config = TestConfigs.forTestServers("valkey.uri=" + valkey.uri(), "topic=" + topic,
+                    "pulsar.subscription=" + subscription);
+            ValkeyDurability durability = ValkeyStartupCheck.check(config);
+            assertThat(ValkeyStartupCheck.dedupMarkBudget(durability)).as("marks 1 MB holds").isBetween(6_000L, 6_200L);
+            long projected = ValkeyStartupCheck.warnIfDedupMarksOutgrowValkey(config, durability);
+            assertThat(projected).as("marks projected from the backlog (the broker's rate is 0 in its first minute or more)")
+                    .isGreaterThanOrEqualTo(10_000L);
+            assertThat(projected * ValkeyStartupCheck.BYTES_PER_DEDUP_MARK).as("so the start-up check warns")
+                    .isGreaterThan(durability.maxmemory());
         }
     }
 

@@ -78,7 +78,8 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
                 false); // a timed-out batch is retried; the script makes the retry safe
         this.clientProvider = b.clientProvider;
         this.options = new EnqueueOptions(b.dedupTtl, b.maxQueueDepth, b.messagesPerScript,
-                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval, b.codec, b.waitReplicas, b.waitLocalAof, b.waitTimeout);
+                b.initialBackoff, b.maxBackoff, b.queueFullPollInterval, b.codec, b.waitReplicas, b.waitLocalAof, b.waitTimeout,
+                b.idempotencyKeyBudget);
     }
 
     public static Builder builder() {
@@ -148,6 +149,7 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
         private int waitReplicas;
         private boolean waitLocalAof;
         private Duration waitTimeout = DEFAULT_WAIT_TIMEOUT;
+        private long idempotencyKeyBudget;
 
         /**
          * The codec that encoded the messages: needed for batch tasks ({@link CeleryTask#batchOf}),
@@ -179,6 +181,20 @@ public final class CelerySink extends AsyncSinkBase<CeleryMessage, CeleryMessage
             this.waitReplicas = replicas;
             this.waitLocalAof = localAof;
             this.waitTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How many idempotency keys Valkey can hold (its {@code maxmemory} over the bytes one key
+         * takes): the writers log a warning when the keys their rate keeps alive for the dedup TTL
+         * would not fit. Only a warning: at the limit, a {@code noeviction} server refuses writes and
+         * the sink waits. 0 (the default): unknown, not checked.
+         */
+        public Builder setIdempotencyKeyBudget(long keys) {
+            if (keys < 0) {
+                throw new IllegalArgumentException("the idempotency key budget must be >= 0, got " + keys);
+            }
+            this.idempotencyKeyBudget = keys;
             return this;
         }
 

@@ -1,5 +1,7 @@
 package io.celerybridge.connectors.valkey;
 
+import io.celerybridge.connectors.celery.internal.ValkeyErrorClassifier;
+
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
@@ -48,7 +50,7 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
     private final Outcome<T> outcome;
 
     private transient RedisClient client;
-    private transient StatefulRedisConnection<String, String> connection;
+    private transient volatile StatefulRedisConnection<String, String> connection;
     private transient ConnectAttempts connectAttempts;
 
     public MarkIfAbsent(ValkeyClientProvider clientProvider, Marker<T> marker, Duration ttl, Outcome<T> outcome) {
@@ -69,20 +71,37 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
 
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
-        if (connection == null && (connection = connectAttempts.tryConnect()) == null) {
+        StatefulRedisConnection<String, String> used = connection;
+        if (used == null && (used = connection = connectAttempts.tryConnect()) == null) {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
+        StatefulRedisConnection<String, String> on = used;
         // EVAL, not EVALSHA: dead letters are rare, and no NOSCRIPT can follow a server restart.
-        connection.async().<String>eval(SCRIPT, ScriptOutputType.VALUE, new String[] {marker.key(element)},
+        on.async().<String>eval(SCRIPT, ScriptOutputType.VALUE, new String[] {marker.key(element)},
                         marker.value(element), Long.toString(ttlSeconds))
                 .whenComplete((previous, error) -> {
                     if (error != null) {
+                        if (ValkeyErrorClassifier.isReadOnly(error)) {
+                            replace(on);
+                        }
                         result.completeExceptionally(error instanceof Exception ? (Exception) error : new RuntimeException(error));
                     } else {
                         result.complete(outcome.passes(element, previous) ? List.of(element) : List.of());
                     }
                 });
+    }
+
+    /**
+     * READONLY: the connection reaches a demoted primary, which lettuce does not reconnect from by
+     * itself. The retry connects anew, resolving the primary again (through the Sentinels for a
+     * {@code redis-sentinel://} URI); retrying on this connection would be refused forever.
+     */
+    private synchronized void replace(StatefulRedisConnection<String, String> readOnly) {
+        if (connection == readOnly) {
+            connection = null;
+            readOnly.closeAsync();
+        }
     }
 
     /** For the retry strategy: retry what an outage causes, never a programming error. */

@@ -114,7 +114,8 @@ public final class BridgeOptions {
             + "them loses nothing; 0 = no wait. Too few in valkey.wait_timeout: the call is retried, never dead-lettered.");
     public static final Option<Boolean> VALKEY_WAIT_AOF = Option.bool("valkey.wait_aof", false,
             "Also wait until the primary's append-only file (and those of valkey.wait_replicas replicas) fsynced each enqueue "
-            + "call (WAITAOF, Valkey 7.2+; needs appendonly yes), so a crash of Valkey loses nothing whatever appendfsync says.");
+            + "call (WAITAOF, Valkey 7.2+; needs appendonly yes, on the replicas too: one without an append-only file never "
+            + "acknowledges, and the sink holds its tasks), so a crash of Valkey loses nothing whatever appendfsync says.");
     public static final Option<Duration> VALKEY_WAIT_TIMEOUT = Option.duration("valkey.wait_timeout", "1s", MS, Duration.ofMinutes(1),
             "How long one WAIT/WAITAOF waits for its acknowledgements before the call is retried.");
 

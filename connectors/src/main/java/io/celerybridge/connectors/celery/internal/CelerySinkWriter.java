@@ -95,6 +95,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
     private final Histogram enqueueLatencyMs;
     private final Histogram endToEndLatencyMs;
     private final QueueDepthGauge queueDepth;
+    private final IdempotencyKeyProjection keyProjection;
 
     @SuppressWarnings("deprecation") // Sink.InitContext: the context Flink 1.20 hands to createWriter
     public CelerySinkWriter(
@@ -145,6 +146,9 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         this.batchSize = metrics.histogram("enqueueBatchSize", new DescriptiveStatisticsHistogram(1000));
         this.enqueueLatencyMs = metrics.histogram("enqueueLatencyMs", new DescriptiveStatisticsHistogram(1000));
         this.endToEndLatencyMs = metrics.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        this.keyProjection = new IdempotencyKeyProjection(options.dedupTtl, options.idempotencyKeyBudget,
+                context.getNumberOfParallelSubtasks(), System::nanoTime);
+        metrics.gauge("idempotencyKeysProjected", keyProjection);
         // One subtask polls, so the depth is reported once per job, not once per subtask.
         this.queueDepth = context.getSubtaskId() == 0 ? new QueueDepthGauge(client) : null;
         if (queueDepth != null) {
@@ -242,7 +246,8 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
                 long replicas = (Long) reply.get(1);
                 return local >= 1 && replicas >= options.waitReplicas ? null
                         : "WAITAOF: the primary's append-only file " + (local >= 1 ? "fsynced" : "not fsynced") + ", "
-                                + replicas + " of " + options.waitReplicas + " replicas fsynced, within " + timeout + " ms";
+                                + replicas + " of " + options.waitReplicas + " replicas fsynced, within " + timeout + " ms"
+                                + (replicas < options.waitReplicas ? " (a replica acknowledges WAITAOF only with appendonly yes)" : "");
             });
         }
         return commands.waitForReplication(options.waitReplicas, timeout).toCompletableFuture()
@@ -333,6 +338,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         Throwable transientCause = null;
         String fullQueue = null;
         long enqueued = 0;
+        long keys = 0;
         long duplicates = 0;
         for (int i = 0; i < chunks.size(); i++) {
             CompletableFuture<byte[]> reply = replies.get(i);
@@ -365,6 +371,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             for (int c = 0; c < flags.length(); c++) {
                 if (flags.charAt(c) == '1') {
                     enqueued++;
+                    keys += Math.max(1, chunks.get(i).get(c).memberDedupKeys().size());
                 } else if (flags.charAt(c) == 'C') {
                     if (options.codec == null) {
                         result.completeExceptionally(new CelerySinkException(
@@ -385,6 +392,12 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         batchesRebuilt.inc(rebuilt.size());
         tasksEnqueued.inc(enqueued);
         duplicatesSkipped.inc(duplicates);
+        keyProjection.record(keys);
+        keyProjection.overBudget().ifPresent(projected -> LOG.warn(
+                "at the rate of the last minute the sink keeps about {} idempotency keys alive (dedup TTL {} s), more than the "
+                        + "about {} Valkey's maxmemory holds: a full Valkey with noeviction refuses enqueues (the sink waits), one "
+                        + "that evicts drops keys. Raise maxmemory, or shorten the dedup TTL (cache_ttl) if repeats come sooner (metric idempotencyKeysProjected)",
+                projected, keyProjection.ttlSeconds(), keyProjection.budget()));
         if (retry.isEmpty() && !rebuilt.isEmpty()) {
             result.retryForEntries(rebuilt); // at once: nothing failed, the batches only shrank
             return;

@@ -22,6 +22,8 @@ public final class EnqueueOptions implements Serializable {
     public final boolean waitLocalAof;
     /** How long one WAIT/WAITAOF waits for its acknowledgements. */
     public final Duration waitTimeout;
+    /** How many idempotency keys Valkey can hold (from its maxmemory); 0: unknown. */
+    public final long idempotencyKeyBudget;
     /** Re-encodes batch tasks without members found already enqueued; null if the job sends no batch tasks. */
     public final io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec;
 
@@ -35,7 +37,8 @@ public final class EnqueueOptions implements Serializable {
             io.celerybridge.connectors.celery.CeleryEnvelopeCodec codec,
             int waitReplicas,
             boolean waitLocalAof,
-            Duration waitTimeout) {
+            Duration waitTimeout,
+            long idempotencyKeyBudget) {
         this.dedupTtl = dedupTtl;
         this.maxQueueDepth = maxQueueDepth;
         this.messagesPerScript = messagesPerScript;
@@ -46,6 +49,7 @@ public final class EnqueueOptions implements Serializable {
         this.waitReplicas = waitReplicas;
         this.waitLocalAof = waitLocalAof;
         this.waitTimeout = waitTimeout;
+        this.idempotencyKeyBudget = idempotencyKeyBudget;
     }
 
     /** True if each enqueue call waits for acknowledgements before it counts as done. */
