@@ -87,7 +87,7 @@ if "latency" in runs:
 DURABILITY = [("dur_none", "no wait, no append-only file (stock)"), ("dur_wait1", "WAIT 1 replica"),
               ("dur_aof", "append-only file, appendfsync everysec, no wait"),
               ("dur_waitaof", "append-only file + WAITAOF (local fsync)"),
-              ("dur_waitaof_wait1", "append-only files on both + WAITAOF 1 1 (local and replica fsync)"),
+              ("dur_waitaof_wait1", "append-only files on both (replica appendfsync always) + WAITAOF 1 1"),
               ("dur_always", "appendfsync always, no wait")]
 if any(label + "_p1" in runs for label, _ in DURABILITY):
     lines += ["", "## Celery sink alone with the durability option (primary + 1 replica), tasks/s", "",

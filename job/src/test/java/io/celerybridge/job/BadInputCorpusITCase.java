@@ -84,6 +84,11 @@ class BadInputCorpusITCase {
         k.add(new Kind("ETA beyond the visibility timeout (runs twice)", "UNENCODABLE_TASK", id -> utf8("{\"id\": \"" + id + "\", \"type\": \"far\"}")));
         k.add(new Kind("mapped argument missing", "MAPPING_FAILED", id -> utf8("{\"id\": \"" + id + "\", \"type\": \"mapped\"}")));
         k.add(new Kind("unparseable ETA", "INVALID_ETA", id -> utf8("{\"id\": \"" + id + "\", \"type\": \"dated\", \"due\": \"tomorrow\"}")));
+        // Decided per event: it used to overflow after the UDF's check and fail the whole batch.
+        k.add(new Kind("ETA beyond the year 9999 (1e17 epoch seconds)", "INVALID_ETA",
+                id -> utf8("{\"id\": \"" + id + "\", \"type\": \"dated\", \"due\": 1e17}")));
+        k.add(new Kind("number of 1,001 digits", "NUMBER_TOO_LONG",
+                id -> utf8("{\"id\": \"" + id + "\", \"type\": \"order\", \"amount\": " + "9".repeat(1_001) + "}")));
         return k;
     }
 

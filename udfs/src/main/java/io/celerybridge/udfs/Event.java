@@ -18,6 +18,7 @@ public class Event {
     private String sourceTopic;
     private String sourceMessageId;
     private String sourceKey;
+    private long sourceEventTime;
     private java.util.Map<String, String> sourceProperties = new java.util.HashMap<>();
     private String deadLetteredAs;
 
@@ -29,13 +30,26 @@ public class Event {
         this.publishTime = publishTime;
     }
 
-    /** Where the event was read from: an opaque topic name and message id, and its key (or null). */
-    public Event withSource(String topic, String messageId, String key, java.util.Map<String, String> properties) {
+    /**
+     * Where the event was read from: an opaque topic name and message id, its key (or null), its
+     * event time as the producer set it (0: none) and its properties.
+     */
+    public Event withSource(String topic, String messageId, String key, long eventTime, java.util.Map<String, String> properties) {
         this.sourceTopic = topic;
         this.sourceMessageId = messageId;
         this.sourceKey = key;
+        this.sourceEventTime = eventTime;
         this.sourceProperties = properties;
         return this;
+    }
+
+    /** The source message's event time (epoch ms) as its producer set it; 0 if it set none. */
+    public long getSourceEventTime() {
+        return sourceEventTime;
+    }
+
+    public void setSourceEventTime(long sourceEventTime) {
+        this.sourceEventTime = sourceEventTime;
     }
 
     /** The source message's properties, kept so a dead letter can carry them unchanged. */

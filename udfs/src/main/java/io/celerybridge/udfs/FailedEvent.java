@@ -10,14 +10,30 @@ public class FailedEvent {
     private String reason;
     private String detail;
     private int attempts;
+    private long firstFailedAt;
 
     public FailedEvent() {}
 
     public FailedEvent(Event event, String reason, String detail, int attempts) {
+        this(event, reason, detail, attempts, 0);
+    }
+
+    /** @param firstFailedAt when the stage first failed to process it (epoch ms; 0: now) */
+    public FailedEvent(Event event, String reason, String detail, int attempts, long firstFailedAt) {
         this.event = event;
         this.reason = reason;
         this.detail = detail;
         this.attempts = attempts;
+        this.firstFailedAt = firstFailedAt;
+    }
+
+    /** When the stage first failed to process the event (epoch ms), retries and outages included; 0 if unknown. */
+    public long getFirstFailedAt() {
+        return firstFailedAt;
+    }
+
+    public void setFirstFailedAt(long firstFailedAt) {
+        this.firstFailedAt = firstFailedAt;
     }
 
     public Event getEvent() {

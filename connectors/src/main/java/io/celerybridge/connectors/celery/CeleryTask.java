@@ -167,6 +167,15 @@ public final class CeleryTask implements Serializable {
 
     private static final long NONE = Long.MIN_VALUE;
 
+    /** The first and last instants a Python {@code datetime} holds (years 1 to 9999). */
+    private static final Instant PYTHON_MIN = Instant.parse("0001-01-01T00:00:00Z");
+    private static final Instant PYTHON_MAX = Instant.parse("9999-12-31T23:59:59.999999Z");
+
+    /** True if a Python worker can read {@code t} as a {@code datetime} (years 1 to 9999). */
+    public static boolean isWorkerTime(Instant t) {
+        return !t.isBefore(PYTHON_MIN) && !t.isAfter(PYTHON_MAX);
+    }
+
     private static long toMicros(Instant t) {
         return t == null ? NONE : Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
     }
@@ -285,14 +294,23 @@ public final class CeleryTask implements Serializable {
             return this;
         }
 
+        /** @throws IllegalArgumentException outside the years 1 to 9999 a Python worker can read */
         public Builder eta(Instant eta) {
-            this.eta = eta;
+            this.eta = workerTime("eta", eta);
             return this;
         }
 
+        /** @throws IllegalArgumentException outside the years 1 to 9999 a Python worker can read */
         public Builder expires(Instant expires) {
-            this.expires = expires;
+            this.expires = workerTime("expires", expires);
             return this;
+        }
+
+        private static Instant workerTime(String what, Instant t) {
+            if (t != null && !isWorkerTime(t)) {
+                throw new IllegalArgumentException(what + " " + t + " is outside the years 1 to 9999 a Python worker can read");
+            }
+            return t;
         }
 
         public Builder ignoreResult(boolean ignoreResult) {

@@ -40,7 +40,8 @@ public class DecodeEvents extends ProcessFunction<PulsarRecord, Event> {
         eventsIn.inc();
         try {
             out.collect(decoder.decode(record.getPayload(), record.getKey(), record.getPublishTime(), identity(record))
-                    .withSource(record.getTopic(), record.getMessageId(), record.getKey(), record.getProperties()));
+                    .withSource(record.getTopic(), record.getMessageId(), record.getKey(), record.getEventTime(),
+                            record.getProperties()));
         } catch (EventDecodingException e) {
             ctx.output(REJECTED, new RejectedRecord(record, "decode", e.reason().name(), e.getMessage()).withEvent(identity(record)));
         }

@@ -19,13 +19,14 @@ public class FailedEventToRejectedRecord implements MapFunction<FailedEvent, Rej
     public RejectedRecord map(FailedEvent failed) {
         return new RejectedRecord(originalRecord(failed.getEvent()), STAGE, failed.getReason(), failed.getDetail())
                 .withEvent(failed.getEvent().getId())
-                .withAttempts(failed.getAttempts(), null);
+                .withAttempts(failed.getAttempts(),
+                        failed.getFirstFailedAt() > 0 ? java.time.Instant.ofEpochMilli(failed.getFirstFailedAt()).toString() : null);
     }
 
     /** The payload text was decoded from valid UTF-8, so its UTF-8 is the original bytes. */
     static PulsarRecord originalRecord(Event event) {
         return new PulsarRecord(event.getPayloadJson().getBytes(StandardCharsets.UTF_8), event.getSourceTopic(),
-                event.getSourceMessageId(), event.getSourceKey(), event.getPublishTime(), 0,
+                event.getSourceMessageId(), event.getSourceKey(), event.getPublishTime(), event.getSourceEventTime(),
                 event.getSourceProperties() == null ? Map.of() : event.getSourceProperties());
     }
 }

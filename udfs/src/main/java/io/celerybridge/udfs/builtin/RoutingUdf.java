@@ -16,9 +16,9 @@ import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -255,18 +255,39 @@ public class RoutingUdf implements BatchUdf {
             task.eta(now.plus(route.countdown));
         } else if (route.etaPointer != null) {
             JsonNode eta = payload.at(route.etaPointer);
+            Instant at;
             try {
-                task.eta(eta.isNumber() ? Instant.ofEpochMilli(eta.decimalValue().movePointRight(3).longValueExact())
-                        : OffsetDateTime.parse(eta.asText()).toInstant());
-            } catch (ArithmeticException | DateTimeParseException e) {
-                return UdfResult.fail(INVALID_ETA, "eta at " + route.etaPointer
-                        + ": expected an ISO-8601 date-time with offset or epoch seconds, got " + (eta.isMissingNode() ? "nothing" : eta.getNodeType()));
+                at = eta.isNumber() ? epochSeconds(eta.decimalValue()) : OffsetDateTime.parse(eta.asText()).toInstant();
+            } catch (ArithmeticException | DateTimeException e) {
+                return UdfResult.fail(INVALID_ETA, "eta at " + route.etaPointer + ": expected an ISO-8601 date-time with offset "
+                        + "or epoch seconds (a fraction allowed, as Python's time.time() gives), got " + shortText(eta));
             }
+            if (!CeleryTask.isWorkerTime(at)) {
+                return UdfResult.fail(INVALID_ETA, "eta at " + route.etaPointer + " is " + at
+                        + ", outside the years 1 to 9999 a Python worker can read");
+            }
+            task.eta(at);
         }
         if (route.expires != null) {
             task.expires(now.plus(route.expires));
         }
         return UdfResult.tasks(task.build());
+    }
+
+    /** Epoch seconds, with a fraction to the nanosecond ({@code 1732780800.123456}). */
+    private static Instant epochSeconds(java.math.BigDecimal seconds) {
+        java.math.BigDecimal whole = seconds.setScale(0, java.math.RoundingMode.FLOOR);
+        int nanos = seconds.subtract(whole).movePointRight(9).setScale(0, java.math.RoundingMode.DOWN).intValueExact();
+        return Instant.ofEpochSecond(whole.longValueExact(), nanos);
+    }
+
+    /** What was found, for a message: the node type and at most 40 characters of it. */
+    private static String shortText(JsonNode node) {
+        if (node.isMissingNode()) {
+            return "nothing";
+        }
+        String text = node.toString();
+        return node.getNodeType() + " " + (text.length() > 40 ? text.substring(0, 40) + "..." : text);
     }
 
     /** The JSON text at {@code pointer}: the original text for the whole payload, so nothing is re-rendered. */

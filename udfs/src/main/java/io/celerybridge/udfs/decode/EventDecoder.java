@@ -114,7 +114,7 @@ public final class EventDecoder implements Serializable {
             // From the bytes, not the text: Jackson's byte parser is the faster of the two.
             tree = strict().readTree(payload);
         } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
-            throw new EventDecodingException(Reason.NESTING_TOO_DEEP, "payload is nested deeper than " + maxNestingDepth + " levels");
+            throw constraintViolated(e);
         } catch (JsonProcessingException e) {
             String m = String.valueOf(e.getOriginalMessage());
             if (m.startsWith("Duplicate field")) {
@@ -133,6 +133,31 @@ public final class EventDecoder implements Serializable {
         }
         checkValues(tree);
         return new Event(eventId(tree, payload, messageKey, messageIdentity), text, publishTime);
+    }
+
+    /**
+     * Which of the parser's limits a payload broke: each its own reason, so a 1,000-digit number is
+     * not reported as deep nesting. Jackson names the limit at the start of its message.
+     */
+    private EventDecodingException constraintViolated(com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("Number value length")) {
+            return new EventDecodingException(Reason.NUMBER_TOO_LONG, "payload has a number longer than "
+                    + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_NUM_LEN + " characters (a Python worker refuses "
+                    + "integers of more than 4,300 digits; send long numbers as strings)");
+        }
+        if (m.startsWith("Name length")) {
+            return new EventDecodingException(Reason.FIELD_NAME_TOO_LONG, "payload has a field name longer than "
+                    + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_NAME_LEN + " characters");
+        }
+        if (m.startsWith("String value length")) {
+            return new EventDecodingException(Reason.STRING_TOO_LONG, "payload has a string longer than "
+                    + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_STRING_LEN + " characters");
+        }
+        if (m.startsWith("Document nesting depth")) {
+            return new EventDecodingException(Reason.NESTING_TOO_DEEP, "payload is nested deeper than " + maxNestingDepth + " levels");
+        }
+        return new EventDecodingException(Reason.MALFORMED_JSON, "payload exceeds a parser limit: " + m);
     }
 
     /**

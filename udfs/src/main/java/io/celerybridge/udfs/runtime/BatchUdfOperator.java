@@ -54,11 +54,15 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Attempts: a failed call spends an attempt of each event only once the event is alone in it
  * (a failed batch is split first), and a per-event {@link UdfResult#retry} spends one. When the
- * circuit opens after failures of different events, that is an outage: the attempts spent since
- * the last success are refunded and nothing more is spent until a call succeeds. Only when one
- * event alone keeps failing (nothing else to tell an outage from a poison event) do its failures,
- * probes included, count, so it is dead-lettered in the end instead of being held forever.
- * Probes go out with one event, a new one when there is one.
+ * circuit is about to open after failures of different events, the stage first calls the UDF with
+ * the last event it processed (the canary): if that succeeds, the dependency is up and the failures
+ * are the events' own (a cluster of poison events), so the circuit stays closed, the events are
+ * isolated and spend their attempts, and each reaches the DLQ after {@code max_retries}. If the
+ * canary fails too (or nothing was processed yet), that is an outage: the circuit opens, the
+ * attempts spent since the last success are refunded and nothing more is spent until a call
+ * succeeds. When one event alone keeps failing, its failures, probes included, count, so it is
+ * dead-lettered in the end instead of being held forever. Probes go out with one event, a new one
+ * when there is one.
  */
 @Internal
 public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
@@ -68,6 +72,10 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     public static final OutputTag<FailedEvent> FAILED = new OutputTag<>("udf-failed", TypeInformation.of(FailedEvent.class));
     /** Events processed into tasks, for a fan-out to other consumers. */
     public static final OutputTag<Event> PROCESSED = new OutputTag<>("udf-processed", TypeInformation.of(Event.class));
+
+    /** Timed-out calls still running (ignoring their interrupt) at which the stage stops calling. */
+    static final int MAX_ABANDONED_THREADS = 4;
+    static final long ABANDONED_RECHECK_MS = 1_000;
 
     /** Transient failures went on past {@code max_retries}. */
     public static final String RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED";
@@ -84,6 +92,9 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private transient Deque<PendingEvent> retryReady;
     private transient PriorityQueue<PendingEvent> waiting;
     private transient ListState<PendingEvent> state;
+    /** The rate limiter's buckets, of all subtasks (union): a restore must not grant a fresh burst. */
+    private transient ListState<RateLimitTokens> rateState;
+    private transient List<RateLimitTokens> restoredTokens;
     private transient List<PendingEvent> failureStreak;
     private transient java.util.Set<String> streakEvents;
     private transient CircuitBreaker breaker;
@@ -93,6 +104,11 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private transient TypeSerializer<Event> eventCopier;
     private transient StreamRecord<OUT> reuse;
     private transient long timerAt;
+    /** Threads of timed-out calls that are still running. */
+    private transient List<Thread> abandoned;
+    private transient boolean warnedAbandoned;
+    /** The last event the UDF processed into tasks: the canary that tells poison from an outage. */
+    private transient Event lastProcessed;
 
     private transient Counter eventsIn;
     private transient Counter batches;
@@ -106,6 +122,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private transient Counter tasksEncoded;
     private transient Counter rateLimitWaitMs;
     private transient Counter circuitOpened;
+    private transient Counter canaryCalls;
 
     /**
      * @param params the UDF's settings ({@link UdfContext#params()})
@@ -132,6 +149,10 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         for (PendingEvent p : state.get()) {
             (p.getNotBefore() > 0 ? waiting : fresh).add(p);
         }
+        rateState = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("rate-limit-tokens", TypeInformation.of(RateLimitTokens.class)));
+        restoredTokens = new ArrayList<>();
+        rateState.get().forEach(restoredTokens::add);
     }
 
     @Override
@@ -150,14 +171,20 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         tasksEncoded = g.counter("tasksEncoded");
         rateLimitWaitMs = g.counter("rateLimitWaitMs");
         circuitOpened = g.counter("circuitOpened");
+        canaryCalls = g.counter("udfCanaryCalls");
         g.gauge("circuitState", () -> breaker.state().ordinal());
         g.gauge("udfBuffered", this::buffered);
+        g.gauge("udfAbandonedThreads", () -> abandoned.stream().filter(Thread::isAlive).count());
 
+        abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
         failureStreak = new ArrayList<>();
         streakEvents = new java.util.HashSet<>();
         breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerOpenForMs);
         int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         rateLimiter = settings.rateLimit > 0 ? new TaskRateLimiter(settings.rateLimit, settings.rateWindowMs, parallelism) : null;
+        if (rateLimiter != null && !restoredTokens.isEmpty()) {
+            rateLimiter.restore(restoredTokens, System.currentTimeMillis(), System.nanoTime());
+        }
         backoff = new RetryBackoff(settings.backoffMs, settings.maxBackoffMs);
         executor = newExecutor();
         eventCopier = getExecutionConfig().isObjectReuseEnabled()
@@ -221,6 +248,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         all.addAll(waiting);
         all.addAll(fresh);
         state.update(all);
+        rateState.update(rateLimiter == null ? List.of() : rateLimiter.tokens(System.nanoTime(), System.currentTimeMillis()));
     }
 
     @Override
@@ -249,6 +277,8 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
             long next;
             if (!breaker.allowsCall(now)) {
                 next = breaker.openUntil();
+            } else if (!callsAllowed()) {
+                next = now + ABANDONED_RECHECK_MS;
             } else {
                 for (PendingEvent p; (p = waiting.peek()) != null && p.getNotBefore() <= now; ) {
                     retryReady.add(waiting.poll());
@@ -298,7 +328,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         parts.add(batch);
         while (!parts.isEmpty()) {
             List<PendingEvent> part = parts.poll();
-            if (!breaker.allowsCall(now())) {
+            if (!breaker.allowsCall(now()) || !callsAllowed()) {
                 hold(part, parts);
                 return;
             }
@@ -323,6 +353,15 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 failedCalls.inc();
                 part.forEach(p -> streakEvents.add(p.getEvent().getId()));
                 boolean opened = breaker.onFailure(now());
+                if (opened && streakEvents.size() > 1 && dependencyAnswers()) {
+                    // The UDF still processes an event it processed before: the failures are these
+                    // events' own (a cluster of poison), not an outage. Keep isolating them, and let
+                    // them spend their attempts, so they reach the DLQ instead of reopening the circuit forever.
+                    breaker.onSuccess();
+                    failureStreak.clear();
+                    streakEvents.clear();
+                    opened = false;
+                }
                 if (opened) {
                     circuitOpened.inc();
                     LOG.warn("circuit opened after {} consecutive failed UDF calls; calls pause for {} ms (last failure: {})",
@@ -359,6 +398,44 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
+    /**
+     * Calls the UDF with the last event it processed (the canary): true if it answers for it, i.e.
+     * the dependency is up. The UDF contract allows an event to be processed more than once (a
+     * failed batch is retried and split), and what the canary yields is dropped.
+     */
+    private boolean dependencyAnswers() throws Exception {
+        if (lastProcessed == null) {
+            return false; // nothing known to be good: the failures may well be an outage
+        }
+        canaryCalls.inc();
+        try {
+            List<UdfResult> results = call(List.of(new PendingEvent(lastProcessed, now())));
+            return results.size() == 1 && results.get(0) != null && results.get(0).kind() != UdfResult.Kind.RETRY;
+        } catch (UdfCallFailed e) {
+            return false;
+        }
+    }
+
+    /**
+     * False while {@link #MAX_ABANDONED_THREADS} timed-out calls are still running (a UDF that
+     * ignores interrupts): each further timeout would leak one more thread, so calls wait, as with
+     * an open circuit, until one ends. Events are held, not dead-lettered: the fault is the UDF's.
+     */
+    private boolean callsAllowed() {
+        abandoned.removeIf(t -> !t.isAlive());
+        if (abandoned.size() < MAX_ABANDONED_THREADS) {
+            warnedAbandoned = false;
+            return true;
+        }
+        if (!warnedAbandoned) {
+            warnedAbandoned = true;
+            LOG.warn("{} UDF calls still run after task_timeout ({} ms) and ignored their interrupt; no more calls until one "
+                    + "ends (metric udfAbandonedThreads). Make the UDF honour interrupts, or raise task_timeout",
+                    abandoned.size(), settings.taskTimeoutMs);
+        }
+        return false;
+    }
+
     /** The circuit is open: events of the call and of the parts still to do wait, unspent, at the front. */
     private void hold(List<PendingEvent> part, Deque<List<PendingEvent>> parts) {
         List<PendingEvent> back = new ArrayList<>(part);
@@ -373,15 +450,24 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         for (PendingEvent p : part) {
             events.add(p.getEvent());
         }
-        Future<List<UdfResult>> future = executor.submit(() -> udf.process(events));
+        java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+        Future<List<UdfResult>> future = executor.submit(() -> {
+            runner.set(Thread.currentThread());
+            return udf.process(events);
+        });
         List<UdfResult> results;
         try {
             results = future.get(settings.taskTimeoutMs, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            // A UDF that ignores the interrupt keeps its thread; the stage moves on with a new one.
+            // A UDF that ignores the interrupt keeps its thread; the stage moves on with a new one,
+            // and counts the old one until it ends (see callsAllowed).
             executor.shutdownNow();
             executor = newExecutor();
+            Thread t = runner.get();
+            if (t != null) {
+                abandoned.add(t);
+            }
             timeouts.inc();
             throw new UdfCallFailed("timed out after " + settings.taskTimeoutMs + " ms (task_timeout)");
         } catch (ExecutionException e) {
@@ -446,6 +532,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 }
             }
             eventsProcessed.inc();
+            lastProcessed = succeeded.get(i).getEvent();
             if (emitProcessed) {
                 output.collect(PROCESSED, new StreamRecord<>(succeeded.get(i).getEvent()));
             }
@@ -464,6 +551,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     }
 
     private void retryLater(PendingEvent p, String error) {
+        failedNow(p);
         p.setAttempts(p.getAttempts() + 1);
         p.setLastError(error);
         if (p.getAttempts() > settings.maxRetries) {
@@ -478,9 +566,17 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     }
 
     private void fail(PendingEvent p, String reason, String detail) {
+        failedNow(p);
         eventsFailed.inc();
         int calls = p.getAttempts() + (RETRIES_EXHAUSTED.equals(reason) ? 0 : 1);
-        output.collect(FAILED, new StreamRecord<>(new FailedEvent(p.getEvent(), reason, detail, calls)));
+        output.collect(FAILED, new StreamRecord<>(new FailedEvent(p.getEvent(), reason, detail, calls, p.getFirstFailedAt())));
+    }
+
+    /** Remembers the first failure, for the dead letter's first-failure time. */
+    private void failedNow(PendingEvent p) {
+        if (p.getFirstFailedAt() == 0) {
+            p.setFirstFailedAt(now());
+        }
     }
 
     private void schedule(long time) {

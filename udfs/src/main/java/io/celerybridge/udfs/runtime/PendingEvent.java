@@ -13,6 +13,7 @@ public class PendingEvent {
     private int attempts;
     private long notBefore;
     private String lastError;
+    private long firstFailedAt;
 
     public PendingEvent() {}
 
@@ -54,6 +55,15 @@ public class PendingEvent {
 
     public void setNotBefore(long notBefore) {
         this.notBefore = notBefore;
+    }
+
+    /** Processing time of its first failed call (epoch ms); 0 while it has not failed. Refunds keep it. */
+    public long getFirstFailedAt() {
+        return firstFailedAt;
+    }
+
+    public void setFirstFailedAt(long firstFailedAt) {
+        this.firstFailedAt = firstFailedAt;
     }
 
     public String getLastError() {

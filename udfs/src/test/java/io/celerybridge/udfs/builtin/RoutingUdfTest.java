@@ -61,6 +61,33 @@ class RoutingUdfTest {
                 .isEqualTo(RoutingUdf.INVALID_ETA);
     }
 
+    /** Python's time.time() gives seconds with microseconds: they used to be refused as INVALID_ETA. */
+    @Test
+    void etaInEpochSecondsWithAFractionIsExact() {
+        CeleryTask t = run("{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": 1732780800.123456}").tasks().get(0);
+        assertThat(t.eta()).isEqualTo(Instant.ofEpochSecond(1732780800L, 123_456_000));
+        assertThat(run("{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": 1732780800}").tasks().get(0).eta())
+                .isEqualTo(Instant.ofEpochSecond(1732780800L));
+    }
+
+    /**
+     * An ETA no Python datetime holds is this event's INVALID_ETA. It used to pass the UDF's check
+     * and overflow when the task was built, failing the whole batch as a transient error.
+     */
+    @Test
+    void anEtaBeyondWhatAWorkerReadsIsRefusedForThatEventAlone() {
+        for (String due : new String[] {"1e17", "1e15", "-1e12", "\"+10000-01-01T00:00:00Z\"", "\"+999999999-12-31T23:59:59Z\"", "1e400"}) {
+            UdfResult r = run("{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": " + due + "}");
+            assertThat(r.kind()).as(due).isEqualTo(UdfResult.Kind.FAIL);
+            assertThat(r.reason()).as(due).isEqualTo(RoutingUdf.INVALID_ETA);
+        }
+        java.util.List<UdfResult> batch = udf().process(java.util.List.of(
+                new Event("e-1", "{\"type\": \"invoice.due\", \"order\": {\"id\": 1}, \"due_at\": 1e17}", 0L),
+                new Event("e-2", "{\"type\": \"invoice.due\", \"order\": {\"id\": 2}, \"due_at\": 1732780800.5}", 0L)));
+        assertThat(batch.get(0).reason()).isEqualTo(RoutingUdf.INVALID_ETA);
+        assertThat(batch.get(1).kind()).as("the other event of the batch").isEqualTo(UdfResult.Kind.TASKS);
+    }
+
     @Test
     void schemaViolationsNameTheFieldAndWhatWasExpected() {
         assertThat(run("{\"order\": {\"id\": 1}}").detail()).isEqualTo("required field 'type' is missing");

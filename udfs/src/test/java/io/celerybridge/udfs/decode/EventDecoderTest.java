@@ -102,6 +102,9 @@ class EventDecoderTest {
         cases.put("{\"id\": \"a\", \"id\": \"b\"}", EventDecodingException.Reason.DUPLICATE_KEY);
         cases.put("{\"id\": \"a\", \"v\": " + "[".repeat(70) + "]".repeat(70) + "}", EventDecodingException.Reason.NESTING_TOO_DEEP);
         cases.put("{\"id\": \"a\", \"v\": 1e400}", EventDecodingException.Reason.NUMBER_OUT_OF_RANGE);
+        // Each parser limit its own reason: these used to be reported as NESTING_TOO_DEEP.
+        cases.put("{\"id\": \"a\", \"v\": " + "9".repeat(1_001) + "}", EventDecodingException.Reason.NUMBER_TOO_LONG);
+        cases.put("{\"id\": \"a\", \"" + "k".repeat(50_001) + "\": 1}", EventDecodingException.Reason.FIELD_NAME_TOO_LONG);
         cases.put("{\"id\": \"a\", \"v\": \"x\\ud800y\"}", EventDecodingException.Reason.INVALID_UNICODE);
         cases.put("{\"id\": \"a\", \"\\udc00\": 1}", EventDecodingException.Reason.INVALID_UNICODE);
         cases.put("{\"v\": 1}", EventDecodingException.Reason.MISSING_EVENT_ID);

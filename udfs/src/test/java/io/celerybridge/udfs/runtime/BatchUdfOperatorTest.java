@@ -142,6 +142,55 @@ class BatchUdfOperatorTest {
         assertThat(ScriptedUdf.callsWith("poison-5")).isEqualTo(4 + 3); // 4 calls while split down, then 3 retries alone
     }
 
+    /**
+     * Ten adjacent poison events in a batch of 100: isolating them fails many calls in a row, which
+     * used to open the circuit as if the dependency were down; their attempts were refunded and they
+     * were put back, reopening it each time: after 10 simulated minutes none was dead-lettered, one
+     * good event was stuck with them, and the UDF had been called 3,033 times. The canary (the last
+     * event processed, called again) shows the dependency is up, so they spend their attempts.
+     */
+    @Test
+    void aClusterOfPoisonEventsIsDeadLetteredAndNeverTakenForAnOutage() throws Exception {
+        open(settings().batchSize(100).maxRetries(5).circuitBreaker(5, Duration.ofMillis(200)).build(), null);
+        for (int i = 0; i < 300; i++) {
+            send(i >= 140 && i < 150 ? "poison-" + (i - 140) : "ok-" + i);
+        }
+        advance(harness.getProcessingTime() + 30_000);
+        assertThat(failed()).as("all ten dead-lettered within 30 simulated seconds").hasSize(10).allSatisfy(f -> {
+            assertThat(f.getEvent().getId()).startsWith("poison-");
+            assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED);
+            assertThat(f.getAttempts()).isEqualTo(6);
+        });
+        assertThat(harness.extractOutputValues()).as("every good event").hasSize(290);
+        System.out.printf("poison cluster: %d UDF calls for 300 events%n", ScriptedUdf.CALLS.size());
+        assertThat(ScriptedUdf.CALLS.size()).as("UDF calls").isLessThan(1_000);
+    }
+
+    /** An outage after events were processed: the canary fails too, so the circuit opens and nothing is spent. */
+    @Test
+    void anOutageAfterSuccessesStillOpensTheCircuitAndSpendsNothing() throws Exception {
+        open(settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(2).circuitBreaker(3, Duration.ofSeconds(10)).build(), null);
+        send("ok-a", "ok-b");
+        assertThat(harness.extractOutputValues()).hasSize(2);
+        ScriptedUdf.outage = true;
+        send("ok-1", "ok-2", "ok-3", "ok-4");
+        advance(harness.getProcessingTime() + 60_000);
+        assertThat(failed()).as("an outage must not turn into dead letters").isEmpty();
+        ScriptedUdf.outage = false;
+        advance(harness.getProcessingTime() + 30_000);
+        assertThat(harness.extractOutputValues()).hasSize(6);
+        assertThat(failed()).isEmpty();
+    }
+
+    @Test
+    void aDeadLetterSaysWhenItsEventFirstFailed() throws Exception {
+        open(settings().batchSize(1).maxLinger(Duration.ZERO).maxRetries(2).build(), null);
+        harness.setProcessingTime(5_000);
+        send("poison-1");
+        advance(20_000);
+        assertThat(failed()).singleElement().satisfies(f -> assertThat(f.getFirstFailedAt()).isEqualTo(5_000L));
+    }
+
     @Test
     void aHungCallTimesOutAndIsRetriedThenDeadLettered() throws Exception {
         open(settings().batchSize(2).taskTimeout(Duration.ofMillis(200)).maxRetries(1)
@@ -155,6 +204,27 @@ class BatchUdfOperatorTest {
             assertThat(f.getDetail()).contains("timed out after 200 ms");
             assertThat(f.getAttempts()).isEqualTo(2);
         });
+    }
+
+    /**
+     * A UDF that ignores interrupts used to leak one thread per timeout, without bound. Now calls
+     * stop while {@link BatchUdfOperator#MAX_ABANDONED_THREADS} of them still run, and resume when they end.
+     */
+    @Test
+    void timedOutCallsThatIgnoreTheirInterruptAreBounded() throws Exception {
+        ScriptedUdf.stubbornMs = 2_000;
+        open(settings().batchSize(1).maxBuffered(100).maxLinger(Duration.ZERO).taskTimeout(Duration.ofMillis(50)).maxRetries(100)
+                .circuitBreaker(100, Duration.ofSeconds(1)).build(), null);
+        for (int i = 0; i < 6; i++) {
+            send("stubborn-" + i);
+        }
+        advance(harness.getProcessingTime() + 5_000);
+        assertThat(ScriptedUdf.CALLS).as("calls while the abandoned ones still run").hasSize(BatchUdfOperator.MAX_ABANDONED_THREADS);
+        Thread.sleep(2_500); // they end
+        ScriptedUdf.stubbornMs = 0;
+        advance(harness.getProcessingTime() + 10_000);
+        assertThat(harness.extractOutputValues()).as("every event once the UDF behaves").hasSize(6);
+        assertThat(failed()).isEmpty();
     }
 
     @Test
@@ -192,6 +262,23 @@ class BatchUdfOperatorTest {
         assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:ok-3");
         advance(3_000);
         assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:ok-3", "task.a:retry1-a");
+    }
+
+    /** The limiter's buckets are in state: a restore right after a burst waits instead of bursting again. */
+    @Test
+    void aRestoreDoesNotGrantAFreshBurstAboveTheRateLimit() throws Exception {
+        BatchUdfSettings s = settings().batchSize(1).maxLinger(Duration.ZERO).rateLimit(4, Duration.ofSeconds(1)).build();
+        open(s, null);
+        send("ok-1", "ok-2", "ok-3", "ok-4"); // the burst
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        open(s, snapshot);
+        long start = System.nanoTime();
+        send("ok-5", "ok-6");
+        long waitedMs = (System.nanoTime() - start) / 1_000_000;
+        assertThat(harness.extractOutputValues()).hasSize(2);
+        // Two more tasks at 4 per second: at least about half a second, not a fresh burst.
+        assertThat(waitedMs).as("ms waited for the limit after the restore").isGreaterThanOrEqualTo(400);
     }
 
     @Test

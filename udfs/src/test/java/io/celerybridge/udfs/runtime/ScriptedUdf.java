@@ -15,18 +15,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A UDF whose behaviour is written in the event ids: {@code ok-*} succeeds, {@code fail-*} fails
  * permanently, {@code retryN-*} asks for a retry N times then succeeds, {@code poison-*} makes the
- * whole batch throw, {@code hang-*} sleeps past any timeout. While {@link #OUTAGE} is set every
+ * whole batch throw, {@code hang-*} sleeps past any timeout, {@code stubborn-*} runs for
+ * {@link #stubbornMs} ignoring interrupts. While {@link #OUTAGE} is set every
  * call throws. Calls are recorded for the test; state is static because Flink serializes the UDF.
  */
 public class ScriptedUdf implements BatchUdf {
     private static final long serialVersionUID = 1L;
 
     public static volatile boolean outage;
+    /** How long a {@code stubborn-*} event keeps its call running, ignoring interrupts. */
+    public static volatile long stubbornMs = 3_000;
     public static final List<List<String>> CALLS = new CopyOnWriteArrayList<>();
     private static final Map<String, AtomicInteger> SEEN = new ConcurrentHashMap<>();
 
     public static void reset() {
         outage = false;
+        stubbornMs = 3_000;
         CALLS.clear();
         SEEN.clear();
     }
@@ -44,6 +48,16 @@ public class ScriptedUdf implements BatchUdf {
         }
         if (ids.stream().anyMatch(id -> id.startsWith("hang"))) {
             Thread.sleep(60_000);
+        }
+        if (ids.stream().anyMatch(id -> id.startsWith("stubborn"))) {
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(stubbornMs);
+            while (System.nanoTime() < until) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException ignored) {
+                    // what a badly written UDF does
+                }
+            }
         }
         List<UdfResult> out = new ArrayList<>();
         for (String id : ids) {
