@@ -222,6 +222,13 @@ public class CeleryBridgeJob {
         if (config.get(BridgeOptions.CHECKPOINT_TIMEOUT) != null) {
             job.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, config.get(BridgeOptions.CHECKPOINT_TIMEOUT));
         }
+        if (env.getConfiguration().getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER).isEmpty()) {
+            // During a UDF outage the processing stage holds its events and backpressures, and Flink
+            // 1.20 takes a barrier only between records: no checkpoint completes until the UDF is
+            // back. With Flink's default (0 tolerated) each expiry failed the job, and the restarted
+            // job met the same outage. Nothing is acknowledged or enqueued past a failed checkpoint.
+            job.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, Integer.MAX_VALUE);
+        }
         String restart = config.get(BridgeOptions.RESTART_STRATEGY);
         if (restart != null) {
             job.set(RestartStrategyOptions.RESTART_STRATEGY, restart);
