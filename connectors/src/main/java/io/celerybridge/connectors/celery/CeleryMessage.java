@@ -57,6 +57,11 @@ public final class CeleryMessage implements Serializable {
         return java.util.Collections.unmodifiableList(memberDedupKeys);
     }
 
+    /** How many dedup keys enqueueing this message sets: one per batch member, else one. */
+    public int dedupKeyCount() {
+        return Math.max(1, memberDedupKeys.size());
+    }
+
     /** The batch task this message encodes, or null for a plain task. */
     public CeleryTask batchTask() {
         return batchTask;

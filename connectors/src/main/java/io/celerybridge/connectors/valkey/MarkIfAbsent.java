@@ -71,12 +71,11 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
 
     @Override
     public void asyncInvoke(T element, ResultFuture<T> result) {
-        StatefulRedisConnection<String, String> used = connection;
-        if (used == null && (used = connection = connectAttempts.tryConnect()) == null) {
+        StatefulRedisConnection<String, String> on = currentConnection();
+        if (on == null) {
             result.completeExceptionally(new io.lettuce.core.RedisConnectionException("Valkey is not reachable (yet)"));
             return;
         }
-        StatefulRedisConnection<String, String> on = used;
         // EVAL, not EVALSHA: dead letters are rare, and no NOSCRIPT can follow a server restart.
         on.async().<String>eval(SCRIPT, ScriptOutputType.VALUE, new String[] {marker.key(element)},
                         marker.value(element), Long.toString(ttlSeconds))
@@ -90,6 +89,16 @@ public class MarkIfAbsent<T> extends RichAsyncFunction<T, T> {
                         result.complete(outcome.passes(element, previous) ? List.of(element) : List.of());
                     }
                 });
+    }
+
+    /** The open connection, or a new one (at most one attempt a second); null if Valkey is not reachable. */
+    private StatefulRedisConnection<String, String> currentConnection() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c == null) {
+            c = connectAttempts.tryConnect();
+            connection = c;
+        }
+        return c;
     }
 
     /**

@@ -185,6 +185,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         if (rateLimiter != null && !restoredTokens.isEmpty()) {
             rateLimiter.restore(restoredTokens, System.currentTimeMillis(), System.nanoTime());
         }
+        restoredTokens = null; // applied
         backoff = new RetryBackoff(settings.backoffMs, settings.maxBackoffMs);
         executor = newExecutor();
         eventCopier = getExecutionConfig().isObjectReuseEnabled()
@@ -422,6 +423,9 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
      * an open circuit, until one ends. Events are held, not dead-lettered: the fault is the UDF's.
      */
     private boolean callsAllowed() {
+        if (abandoned.isEmpty()) {
+            return true; // the usual case, once per call: no scan
+        }
         abandoned.removeIf(t -> !t.isAlive());
         if (abandoned.size() < MAX_ABANDONED_THREADS) {
             warnedAbandoned = false;
@@ -520,6 +524,9 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 tasksOf.add(result.tasks());
             }
         }
+        if (!succeeded.isEmpty()) {
+            lastProcessed = succeeded.get(succeeded.size() - 1).getEvent();
+        }
         java.util.Set<CeleryTask> emitted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (int i = 0; i < succeeded.size(); i++) {
             for (CeleryTask t : tasksOf.get(i)) {
@@ -532,7 +539,6 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 }
             }
             eventsProcessed.inc();
-            lastProcessed = succeeded.get(i).getEvent();
             if (emitProcessed) {
                 output.collect(PROCESSED, new StreamRecord<>(succeeded.get(i).getEvent()));
             }

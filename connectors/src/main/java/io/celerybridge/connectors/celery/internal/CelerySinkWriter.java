@@ -371,7 +371,7 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
             for (int c = 0; c < flags.length(); c++) {
                 if (flags.charAt(c) == '1') {
                     enqueued++;
-                    keys += Math.max(1, chunks.get(i).get(c).memberDedupKeys().size());
+                    keys += chunks.get(i).get(c).dedupKeyCount();
                 } else if (flags.charAt(c) == 'C') {
                     if (options.codec == null) {
                         result.completeExceptionally(new CelerySinkException(
