@@ -26,6 +26,8 @@ import io.celerybridge.job.internal.CeleryMessageEncoder;
 import io.celerybridge.job.internal.FailedEventToRejectedRecord;
 import io.celerybridge.job.internal.ProcessedEventSerializationSchema;
 import io.celerybridge.job.internal.ToDeadLetter;
+import io.celerybridge.job.internal.ChainedSourcePause;
+import io.celerybridge.job.internal.OutageCheckpointCheck;
 import io.celerybridge.job.internal.UdfFactory;
 import io.celerybridge.udfs.Event;
 import io.celerybridge.udfs.decode.EventDecoder;
@@ -143,15 +145,22 @@ public class CeleryBridgeJob {
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "pulsar-source")
                 .uid("pulsar-source");
         int asked = config.get(BridgeOptions.PARALLELISM_SOURCE) > 0 ? config.get(BridgeOptions.PARALLELISM_SOURCE) : env.getParallelism();
-        records.setParallelism(sourceParallelism.applyAsInt(asked));
+        int sourceP = sourceParallelism.applyAsInt(asked);
+        records.setParallelism(sourceP);
+        // Decode, dedup and the processing stage follow the source unless set: one task, no
+        // serialization between them, and the stage can pause the source instead of blocking.
+        int dedupP = config.get(BridgeOptions.PARALLELISM_DEDUP) > 0 ? config.get(BridgeOptions.PARALLELISM_DEDUP) : sourceP;
+        int udfP = config.get(BridgeOptions.PARALLELISM_UDF) > 0 ? config.get(BridgeOptions.PARALLELISM_UDF) : dedupP;
+        OutageCheckpointCheck.warnings(config, sourceP, dedupP, udfP, Duration.ofMillis(env.getCheckpointConfig().getCheckpointTimeout()))
+                .forEach(LOG::warn);
 
         SingleOutputStreamOperator<Event> events = records
                 .process(new DecodeEvents(new EventDecoder(
                         config.get(BridgeOptions.EVENTS_ID_POINTER), config.get(BridgeOptions.EVENTS_MAX_PAYLOAD_BYTES),
                         config.get(BridgeOptions.EVENTS_MAX_NESTING_DEPTH), config.get(BridgeOptions.EVENTS_REQUIRE_ID),
                         EventDecoder.IdFallback.valueOf(config.get(BridgeOptions.EVENTS_ID_FALLBACK).toUpperCase(java.util.Locale.ROOT)))))
-                .name("decode").uid("decode");
-        parallelism(events, config.get(BridgeOptions.PARALLELISM_DEDUP));
+                .name("decode").uid("decode")
+                .setParallelism(dedupP);
 
         SingleOutputStreamOperator<Event> firstSeen = AsyncDataStream.unorderedWaitWithRetry(
                         events,
@@ -160,18 +169,18 @@ public class CeleryBridgeJob {
                         config.get(BridgeOptions.DEDUP_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                         config.get(BridgeOptions.DEDUP_CAPACITY),
                         new StatelessExponentialBackoff<>(Integer.MAX_VALUE, 50, 2_000, KeyAbsentFilter::isTransient))
-                .name("idempotency-check").uid("idempotency-check");
-        parallelism(firstSeen, config.get(BridgeOptions.PARALLELISM_DEDUP));
+                .name("idempotency-check").uid("idempotency-check")
+                .setParallelism(dedupP);
         SingleOutputStreamOperator<Event> undecided = firstSeen.process(new SplitDeadLettered())
-                .name("split-dead-lettered").uid("split-dead-lettered");
-        parallelism(undecided, config.get(BridgeOptions.PARALLELISM_DEDUP));
+                .name("split-dead-lettered").uid("split-dead-lettered")
+                .setParallelism(dedupP);
 
         SingleOutputStreamOperator<CeleryMessage> messages = undecided
                 .transform("process-batches", TypeInformation.of(CeleryMessage.class), new BatchUdfOperator<>(
                         UdfFactory.udf(config), new CeleryMessageEncoder(codec, config.get(BridgeOptions.CELERY_MAX_TASK_BYTES)), UdfFactory.settings(config),
-                        config.flatMapping(BridgeOptions.UDF_PARAMS), fanoutSink != null))
-                .uid("process-batches");
-        parallelism(messages, config.get(BridgeOptions.PARALLELISM_UDF));
+                        config.flatMapping(BridgeOptions.UDF_PARAMS), fanoutSink != null, new ChainedSourcePause()))
+                .uid("process-batches")
+                .setParallelism(udfP);
 
         parallelism(messages.sinkTo(celerySink).name("celery-sink").uid("celery-sink"),
                 config.get(BridgeOptions.PARALLELISM_SINK));
@@ -223,10 +232,11 @@ public class CeleryBridgeJob {
             job.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, config.get(BridgeOptions.CHECKPOINT_TIMEOUT));
         }
         if (env.getConfiguration().getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER).isEmpty()) {
-            // During a UDF outage the processing stage holds its events and backpressures, and Flink
-            // 1.20 takes a barrier only between records: no checkpoint completes until the UDF is
-            // back. With Flink's default (0 tolerated) each expiry failed the job, and the restarted
-            // job met the same outage. Nothing is acknowledged or enqueued past a failed checkpoint.
+            // Checkpoints can expire for no fault of the input: a sink or UDF outage where an operator
+            // cannot help blocking the task thread (see OutageCheckpointCheck), and Flink 1.20 takes a
+            // barrier only between records. With Flink's default (0 tolerated) each expiry failed the
+            // job, and the restarted job met the same outage. Nothing is acknowledged or enqueued
+            // past a failed checkpoint.
             job.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, Integer.MAX_VALUE);
         }
         String restart = config.get(BridgeOptions.RESTART_STRATEGY);

@@ -28,7 +28,27 @@ final class FlinkRestClient {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final String rest = TestServers.flinkRestUrl();
+    private final String rest;
+
+    /** The test cluster's REST endpoint. */
+    FlinkRestClient() {
+        this(TestServers.flinkRestUrl());
+    }
+
+    FlinkRestClient(String rest) {
+        this.rest = rest;
+    }
+
+    /** A MiniCluster's REST endpoint. */
+    static FlinkRestClient of(org.apache.flink.configuration.Configuration clientConfiguration) {
+        return new FlinkRestClient("http://" + clientConfiguration.get(org.apache.flink.configuration.RestOptions.ADDRESS)
+                + ":" + clientConfiguration.get(org.apache.flink.configuration.RestOptions.PORT));
+    }
+
+    /** The job's checkpoint counts: completed, failed, in_progress, ... ({@code /jobs/:id/checkpoints}). */
+    JsonNode checkpointCounts(String job) throws Exception {
+        return get("/jobs/" + job + "/checkpoints").path("counts");
+    }
 
     /** Runs the uploaded jar against a topic, configured through --set, optionally from a savepoint. */
     String runJar(String jarId, String topic, String run, int parallelism, String savepoint, String... moreSets) throws Exception {

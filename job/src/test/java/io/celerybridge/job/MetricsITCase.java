@@ -45,6 +45,7 @@ class MetricsITCase {
             "flink_taskmanager_job_task_operator_tasksEncoded",
             "flink_taskmanager_job_task_operator_udfRetries",
             "flink_taskmanager_job_task_operator_circuitState",
+            "flink_taskmanager_job_task_operator_udfInputPaused",
             "flink_taskmanager_job_task_operator_rateLimitWaitMs",
             "flink_taskmanager_job_task_operator_tasksEnqueued",
             "flink_taskmanager_job_task_operator_duplicatesSkippedAtEnqueue",

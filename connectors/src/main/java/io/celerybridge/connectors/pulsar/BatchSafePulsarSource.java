@@ -2,6 +2,7 @@ package io.celerybridge.connectors.pulsar;
 
 import io.celerybridge.connectors.pulsar.internal.EntryAlignedSplitSerializer;
 import io.celerybridge.connectors.pulsar.internal.FreshThreadSplitEnumerator;
+import io.celerybridge.connectors.source.SourcePause;
 
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -21,7 +22,8 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * flink-connector-pulsar's {@link PulsarSource}, unchanged except for how splits are restored
  * (see {@link EntryAlignedSplitSerializer}: FLINK-36180, data loss on restore with producer
  * batching) and how the enumerator is created and closed (see {@link FreshThreadSplitEnumerator}:
- * a finished job's class loader kept by the JobManager). Wrap the built source:
+ * a finished job's class loader kept by the JobManager), and its reader can be paused by an operator
+ * chained after it ({@link SourcePause}). Wrap the built source:
  * {@code new BatchSafePulsarSource<>(PulsarSource.builder()...build())}.
  */
 @PublicEvolving
@@ -46,7 +48,7 @@ public final class BatchSafePulsarSource<OUT>
 
     @Override
     public SourceReader<OUT, PulsarPartitionSplit> createReader(SourceReaderContext context) throws Exception {
-        return delegate.createReader(context);
+        return SourcePause.wrap(delegate.createReader(context));
     }
 
     @Override

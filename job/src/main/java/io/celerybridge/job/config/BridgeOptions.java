@@ -193,9 +193,9 @@ public final class BridgeOptions {
     public static final Option<Integer> PARALLELISM_SOURCE = Option.integer("parallelism.source", 0, 0, 32_768,
             "Pulsar source; 0 = Flink's parallelism. Raised until each partition has its own reader; 1 on non-partitioned topics or a pattern.");
     public static final Option<Integer> PARALLELISM_DEDUP = Option.integer("parallelism.dedup", 0, 0, 32_768,
-            "Decode and idempotency check; 0 = Flink's parallelism.");
+            "Decode and idempotency check; 0 = the source's parallelism (so the processing stage runs in the source's task).");
     public static final Option<Integer> PARALLELISM_UDF = Option.integer("parallelism.udf", 0, 0, 32_768,
-            "The processing stage (batched UDF and encoding); 0 = Flink's parallelism.");
+            "The processing stage (batched UDF and encoding); 0 = parallelism.dedup's. Unlike the source's, a UDF outage holds checkpoints.");
     public static final Option<Integer> PARALLELISM_SINK = Option.integer("parallelism.sink", 0, 0, 32_768,
             "Celery sink and DLQ sink; 0 = Flink's parallelism.");
 

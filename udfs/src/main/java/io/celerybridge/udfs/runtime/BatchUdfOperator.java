@@ -48,9 +48,17 @@ import java.util.concurrent.TimeoutException;
  * calling a dependency that keeps failing (circuit breaker). Every event leaves as its task(s) or
  * through {@link #FAILED} with a reason; none is dropped.
  *
- * <p>Events still held (batching, awaiting a retry) are kept in operator state, so a restore
- * resumes them. While the buffer is full (a slow UDF, retries piling up, an open circuit, a rate
- * limit) the stage waits on the task thread, which backpressures the job: throttling never drops.
+ * <p>Events still held (batching, awaiting a retry or the rate limit) are kept in operator state, so
+ * a restore resumes them; an event whose tasks were partly emitted when the snapshot was taken is
+ * processed again after a restore (the sink's idempotency keys drop the tasks already enqueued).
+ *
+ * <p>Waits never hold the task thread: retries, the rate limit and an open circuit wait for timers.
+ * While the buffer is full (a slow UDF, retries piling up, an open circuit, a rate limit) the stage
+ * pauses the source chained before it ({@link InputPause}) and returns, so the task keeps taking
+ * checkpoints during an outage of any length; throttling never drops. Without a pausable source
+ * (the stage in a task of its own) it backpressures by yielding to the mailbox until it has room,
+ * and checkpoint barriers wait with it. A UDF call itself runs on the task thread's behalf for at
+ * most {@code task_timeout}.
  *
  * <p>Attempts: a failed call spends an attempt of each event only once the event is alone in it
  * (a failed batch is split first), and a per-event {@link UdfResult#retry} spends one. When the
@@ -62,7 +70,7 @@ import java.util.concurrent.TimeoutException;
  * attempts spent since the last success are refunded and nothing more is spent until a call
  * succeeds. When one event alone keeps failing, its failures, probes included, count, so it is
  * dead-lettered in the end instead of being held forever. Probes go out with one event, a new one
- * when there is one.
+ * when there is one. The canary is kept in state, so a restarted stage has one too.
  */
 @Internal
 public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
@@ -87,6 +95,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private final BatchUdfSettings settings;
     private final Map<String, String> params;
     private final boolean emitProcessed;
+    private final InputPause inputPause;
 
     private transient Deque<PendingEvent> fresh;
     private transient Deque<PendingEvent> retryReady;
@@ -95,6 +104,8 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     /** The rate limiter's buckets, of all subtasks (union): a restore must not grant a fresh burst. */
     private transient ListState<RateLimitTokens> rateState;
     private transient List<RateLimitTokens> restoredTokens;
+    /** The canary, so that a restarted stage can still tell poison from an outage. */
+    private transient ListState<Event> canaryState;
     private transient List<PendingEvent> failureStreak;
     private transient java.util.Set<String> streakEvents;
     private transient CircuitBreaker breaker;
@@ -109,6 +120,16 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private transient boolean warnedAbandoned;
     /** The last event the UDF processed into tasks: the canary that tells poison from an outage. */
     private transient Event lastProcessed;
+    /** With a rate limit: processed events whose tasks wait for it, in order. */
+    private transient Deque<Emission> emitting;
+    /** The head task of {@link #emitting} holds its rate-limit token and goes out at this time; 0: no token yet. */
+    private transient long headEmitsAt;
+    private transient org.apache.flink.api.common.operators.MailboxExecutor mailbox;
+    private transient InputPause.Switch input;
+    private transient boolean inputLookedUp;
+    private transient boolean inputPaused;
+    private transient boolean finishing;
+    private transient boolean warnedBlocking;
 
     private transient Counter eventsIn;
     private transient Counter batches;
@@ -130,6 +151,13 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
      */
     public BatchUdfOperator(BatchUdf udf, TaskEncoder<OUT> encoder, BatchUdfSettings settings,
             Map<String, String> params, boolean emitProcessed) {
+        this(udf, encoder, settings, params, emitProcessed, InputPause.NONE);
+    }
+
+    /** @param inputPause how to stop the input without blocking while the buffer is full */
+    public BatchUdfOperator(BatchUdf udf, TaskEncoder<OUT> encoder, BatchUdfSettings settings,
+            Map<String, String> params, boolean emitProcessed, InputPause inputPause) {
+        this.inputPause = inputPause;
         this.udf = udf;
         this.encoder = encoder;
         this.settings = settings;
@@ -142,6 +170,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         fresh = new ArrayDeque<>();
+        emitting = new ArrayDeque<>();
         retryReady = new ArrayDeque<>();
         waiting = new PriorityQueue<>(Comparator.comparingLong(PendingEvent::getNotBefore));
         state = context.getOperatorStateStore().getListState(
@@ -153,6 +182,11 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 new ListStateDescriptor<>("rate-limit-tokens", TypeInformation.of(RateLimitTokens.class)));
         restoredTokens = new ArrayList<>();
         rateState.get().forEach(restoredTokens::add);
+        canaryState = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("canary-event", TypeInformation.of(Event.class)));
+        for (Event e : canaryState.get()) {
+            lastProcessed = e; // after a rescale, any subtask's will do: each was processed
+        }
     }
 
     @Override
@@ -174,6 +208,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         canaryCalls = g.counter("udfCanaryCalls");
         g.gauge("circuitState", () -> breaker.state().ordinal());
         g.gauge("udfBuffered", this::buffered);
+        g.gauge("udfInputPaused", () -> inputPaused ? 1 : 0);
         g.gauge("udfAbandonedThreads", () -> abandoned.stream().filter(Thread::isAlive).count());
 
         abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -183,7 +218,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         rateLimiter = settings.rateLimit > 0 ? new TaskRateLimiter(settings.rateLimit, settings.rateWindowMs, parallelism) : null;
         if (rateLimiter != null && !restoredTokens.isEmpty()) {
-            rateLimiter.restore(restoredTokens, System.currentTimeMillis(), System.nanoTime());
+            rateLimiter.restore(restoredTokens, now(), nowNanos());
         }
         restoredTokens = null; // applied
         backoff = new RetryBackoff(settings.backoffMs, settings.maxBackoffMs);
@@ -192,6 +227,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 ? TypeInformation.of(Event.class).createSerializer(getExecutionConfig().getSerializerConfig()) : null;
         reuse = new StreamRecord<>(null);
         timerAt = Long.MAX_VALUE;
+        mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
 
         MetricGroup udfGroup = g.addGroup("udf");
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
@@ -226,30 +262,48 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         eventsIn.inc();
         Event event = eventCopier == null ? element.getValue() : eventCopier.copy(element.getValue());
         fresh.add(new PendingEvent(event, now()));
-        drain(false);
+        drain();
+        if (buffered() >= settings.maxBuffered && !pauseInput()) {
+            // No source to pause: backpressure by not returning. Timers (retries, the circuit, the
+            // rate limit) are this operator's mails, so yielding runs them until there is room.
+            if (!warnedBlocking) {
+                warnedBlocking = true;
+                LOG.warn("the processing stage's buffer is full ({} events) and no source runs in its task to pause: it "
+                        + "backpressures by blocking, and checkpoint barriers wait until it has room", settings.maxBuffered);
+            }
+            while (buffered() >= settings.maxBuffered) {
+                mailbox.yield();
+            }
+        }
     }
 
     @Override
     public void onProcessingTime(long time) throws Exception {
         timerAt = Long.MAX_VALUE;
-        drain(false);
+        drain();
     }
 
     /** At the end of bounded input every held event is processed, retries included. */
     @Override
     public void endInput() throws Exception {
-        drain(true);
+        finishing = true;
+        drain();
+        while (buffered() > 0) {
+            mailbox.yield();
+        }
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         List<PendingEvent> all = new ArrayList<>(buffered());
+        emitting.forEach(e -> all.add(e.event));
         all.addAll(retryReady);
         all.addAll(waiting);
         all.addAll(fresh);
         state.update(all);
-        rateState.update(rateLimiter == null ? List.of() : rateLimiter.tokens(System.nanoTime(), System.currentTimeMillis()));
+        rateState.update(rateLimiter == null ? List.of() : rateLimiter.tokens(nowNanos(), now()));
+        canaryState.update(lastProcessed == null ? List.of() : List.of(lastProcessed));
     }
 
     @Override
@@ -265,15 +319,43 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     }
 
     private int buffered() {
-        return fresh == null ? 0 : fresh.size() + retryReady.size() + waiting.size();
+        return fresh == null ? 0 : fresh.size() + retryReady.size() + waiting.size() + emitting.size();
+    }
+
+    /** Pauses the chained source, if there is one: true if the input is paused. */
+    private boolean pauseInput() {
+        if (!inputLookedUp) {
+            // Here, not in open(): the chain's source opens after the operators it feeds.
+            input = inputPause.ofCurrentTask();
+            inputLookedUp = true;
+        }
+        if (input == null) {
+            return false;
+        }
+        if (!inputPaused) {
+            inputPaused = true;
+            input.pause();
+        }
+        return true;
     }
 
     /**
-     * Runs every batch that is due. Waits on this thread (backpressure) while the buffer is full,
-     * or until everything is done when {@code untilEmpty}; otherwise leaves a timer for what comes due.
+     * Runs every batch that is due and emits what the rate limit allows, then leaves a timer for
+     * what comes due next and resumes the input once there is room.
      */
-    private void drain(boolean untilEmpty) throws Exception {
+    private void drain() throws Exception {
+        drainDue();
+        if (inputPaused && buffered() < settings.maxBuffered) {
+            inputPaused = false;
+            input.resume();
+        }
+    }
+
+    private void drainDue() throws Exception {
         while (buffered() > 0) {
+            if (!emitQueued()) {
+                return; // the rate limit's timer continues; new batches would only queue behind it
+            }
             long now = now();
             long next;
             if (!breaker.allowsCall(now)) {
@@ -290,19 +372,17 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                     continue;
                 }
                 boolean lingered = !fresh.isEmpty() && fresh.peek().getArrivedAt() + settings.maxLingerMs <= now;
-                if (ready >= settings.batchSize || !retryReady.isEmpty() || lingered || (untilEmpty && ready > 0)) {
+                if (ready >= settings.batchSize || !retryReady.isEmpty() || lingered || (finishing && ready > 0)) {
                     runBatch(takeBatch());
                     continue;
                 }
                 next = Math.min(fresh.isEmpty() ? Long.MAX_VALUE : fresh.peek().getArrivedAt() + settings.maxLingerMs,
                         waiting.isEmpty() ? Long.MAX_VALUE : waiting.peek().getNotBefore());
             }
-            if (untilEmpty || buffered() >= settings.maxBuffered) {
-                sleepUntil(next);
-            } else {
+            if (next != Long.MAX_VALUE) {
                 schedule(next);
-                return;
             }
+            return;
         }
     }
 
@@ -529,31 +609,66 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         }
         java.util.Set<CeleryTask> emitted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (int i = 0; i < succeeded.size(); i++) {
+            Emission e = rateLimiter == null ? null : new Emission(succeeded.get(i));
             for (CeleryTask t : tasksOf.get(i)) {
-                if (emitted.add(t)) {
-                    throttle(t.name());
-                    @SuppressWarnings("unchecked")
-                    OUT out = (OUT) encoded.get(t);
-                    output.collect(reuse.replace(out));
-                    tasksEncoded.inc();
+                if (!emitted.add(t)) {
+                    continue;
+                }
+                if (e != null) {
+                    e.add(encoded.get(t), t.name());
+                } else {
+                    emit(encoded.get(t));
                 }
             }
-            eventsProcessed.inc();
-            if (emitProcessed) {
-                output.collect(PROCESSED, new StreamRecord<>(succeeded.get(i).getEvent()));
+            if (e != null) {
+                emitting.add(e);
+            } else {
+                processed(succeeded.get(i));
             }
+        }
+        emitQueued();
+    }
+
+    private void emit(Object task) {
+        @SuppressWarnings("unchecked")
+        OUT out = (OUT) task;
+        output.collect(reuse.replace(out));
+        tasksEncoded.inc();
+    }
+
+    /** All of the event's tasks are out. */
+    private void processed(PendingEvent p) {
+        eventsProcessed.inc();
+        if (emitProcessed) {
+            output.collect(PROCESSED, new StreamRecord<>(p.getEvent()));
         }
     }
 
-    private void throttle(String taskName) throws InterruptedException {
-        if (rateLimiter == null) {
-            return;
+    /**
+     * Emits the queued tasks in order as far as the rate limit allows: true when all are out.
+     * Otherwise the head task holds its token and a timer is set for its time.
+     */
+    private boolean emitQueued() {
+        for (Emission e; (e = emitting.peek()) != null; emitting.poll()) {
+            for (; e.next < e.outs.size(); e.next++) {
+                if (rateLimiter != null) {
+                    long now = now();
+                    if (headEmitsAt == 0) {
+                        long waitMs = TimeUnit.NANOSECONDS.toMillis(rateLimiter.reserve(e.names.get(e.next), nowNanos()) + 999_999);
+                        headEmitsAt = now + waitMs;
+                        rateLimitWaitMs.inc(waitMs);
+                    }
+                    if (headEmitsAt > now) {
+                        schedule(headEmitsAt);
+                        return false;
+                    }
+                    headEmitsAt = 0;
+                }
+                emit(e.outs.get(e.next));
+            }
+            processed(e.event);
         }
-        long waitNanos = rateLimiter.reserve(taskName, System.nanoTime());
-        if (waitNanos > 0) {
-            TimeUnit.NANOSECONDS.sleep(waitNanos);
-            rateLimitWaitMs.inc(TimeUnit.NANOSECONDS.toMillis(waitNanos));
-        }
+        return true;
     }
 
     private void retryLater(PendingEvent p, String error) {
@@ -592,17 +707,34 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
-    private void sleepUntil(long time) throws InterruptedException {
-        long ms = Math.min(time, now() + 1_000) - now();
-        Thread.sleep(Math.max(1, ms));
-    }
-
     private long now() {
         return getProcessingTimeService().getCurrentProcessingTime();
     }
 
+    /** The rate limiter's clock: processing time, so that its waits and the timers agree. */
+    private long nowNanos() {
+        return TimeUnit.MILLISECONDS.toNanos(now());
+    }
+
     private ExecutorService newExecutor() {
         return Executors.newSingleThreadExecutor(new ExecutorThreadFactory("udf-" + udf.getClass().getSimpleName()));
+    }
+
+    /** A processed event and its encoded tasks, emitted in order as the rate limit allows. */
+    private static final class Emission {
+        final PendingEvent event;
+        final List<Object> outs = new ArrayList<>(1);
+        final List<String> names = new ArrayList<>(1);
+        int next;
+
+        Emission(PendingEvent event) {
+            this.event = event;
+        }
+
+        void add(Object out, String name) {
+            outs.add(out);
+            names.add(name);
+        }
     }
 
     /** A call that failed as a whole: thrown, timed out. */

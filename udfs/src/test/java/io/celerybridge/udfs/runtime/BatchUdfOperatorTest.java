@@ -166,6 +166,25 @@ class BatchUdfOperatorTest {
         assertThat(ScriptedUdf.CALLS.size()).as("UDF calls").isLessThan(1_000);
     }
 
+    /**
+     * The canary survives a restore: a restarted stage that holds nothing but a cluster of poison
+     * events used to have no canary, took their failures for an outage and held them, probing forever.
+     */
+    @Test
+    void aRestoredStageStillTellsAPoisonClusterFromAnOutage() throws Exception {
+        BatchUdfSettings s = settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(3)
+                .circuitBreaker(3, Duration.ofMillis(200)).build();
+        open(s, null);
+        send("ok-1");
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        open(s, snapshot);
+        send("poison-1", "poison-2", "poison-3", "poison-4");
+        advance(harness.getProcessingTime() + 30_000);
+        assertThat(failed()).as("dead-lettered, not held as an outage").hasSize(4)
+                .allSatisfy(f -> assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED));
+    }
+
     /** An outage after events were processed: the canary fails too, so the circuit opens and nothing is spent. */
     @Test
     void anOutageAfterSuccessesStillOpensTheCircuitAndSpendsNothing() throws Exception {
@@ -270,15 +289,71 @@ class BatchUdfOperatorTest {
         BatchUdfSettings s = settings().batchSize(1).maxLinger(Duration.ZERO).rateLimit(4, Duration.ofSeconds(1)).build();
         open(s, null);
         send("ok-1", "ok-2", "ok-3", "ok-4"); // the burst
+        assertThat(harness.extractOutputValues()).hasSize(4);
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
         open(s, snapshot);
-        long start = System.nanoTime();
         send("ok-5", "ok-6");
-        long waitedMs = (System.nanoTime() - start) / 1_000_000;
-        assertThat(harness.extractOutputValues()).hasSize(2);
-        // Two more tasks at 4 per second: at least about half a second, not a fresh burst.
-        assertThat(waitedMs).as("ms waited for the limit after the restore").isGreaterThanOrEqualTo(400);
+        assertThat(harness.extractOutputValues()).as("a fresh burst after the restore").isEmpty();
+        advance(249);
+        assertThat(harness.extractOutputValues()).isEmpty();
+        advance(600); // 4 per second: one every 250 ms
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-5", "task.a:ok-6");
+    }
+
+    /**
+     * The rate limit waits for a timer, not on the task thread: processElement returns at once (it
+     * used to sleep), tasks go out in order at the limit's pace, and one still waiting is in state.
+     */
+    @Test
+    void theRateLimitWaitsForTimersAndAWaitingTaskSurvivesARestore() throws Exception {
+        BatchUdfSettings s = settings().batchSize(1).maxLinger(Duration.ZERO).rateLimit(2, Duration.ofSeconds(1)).build();
+        open(s, null);
+        long start = System.nanoTime();
+        send("ok-1", "ok-2", "ok-3", "ok-4");
+        assertThat((System.nanoTime() - start) / 1_000_000).as("ms processElement held the task thread").isLessThan(400);
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2");
+        advance(500);
+        assertThat(harness.extractOutputValues()).containsExactly("task.a:ok-1", "task.a:ok-2", "task.a:ok-3");
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        ScriptedUdf.reset();
+        open(s, snapshot);
+        advance(harness.getProcessingTime() + 1_000);
+        assertThat(harness.extractOutputValues()).as("the task that waited for the limit").containsExactly("task.a:ok-4");
+    }
+
+    /**
+     * A full buffer with a pausable input: the stage pauses it and returns instead of blocking
+     * the task thread for the outage, and resumes it once there is room.
+     */
+    @Test
+    void aFullBufferPausesTheInputInsteadOfBlocking() throws Exception {
+        List<String> switched = new java.util.concurrent.CopyOnWriteArrayList<>();
+        InputPause.Switch input = new InputPause.Switch() {
+            @Override
+            public void pause() {
+                switched.add("pause");
+            }
+
+            @Override
+            public void resume() {
+                switched.add("resume");
+            }
+        };
+        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(new ScriptedUdf(), ENCODER,
+                settings().batchSize(2).maxBuffered(4).maxLinger(Duration.ZERO).circuitBreaker(2, Duration.ofSeconds(10)).build(),
+                Map.of(), false, () -> input));
+        harness.open();
+        ScriptedUdf.outage = true;
+        send("ok-1", "ok-2", "ok-3", "ok-4", "ok-5"); // the circuit opens; the buffer fills
+        assertThat(switched).containsExactly("pause");
+        ScriptedUdf.outage = false;
+        advance(30_000);
+        assertThat(switched).containsExactly("pause", "resume");
+        assertThat(harness.extractOutputValues()).containsExactlyInAnyOrder(
+                "task.a:ok-1", "task.a:ok-2", "task.a:ok-3", "task.a:ok-4", "task.a:ok-5");
+        assertThat(failed()).isEmpty();
     }
 
     @Test
