@@ -151,7 +151,8 @@ public class CeleryBridgeJob {
         // serialization between them, and the stage can pause the source instead of blocking.
         int dedupP = config.get(BridgeOptions.PARALLELISM_DEDUP) > 0 ? config.get(BridgeOptions.PARALLELISM_DEDUP) : sourceP;
         int udfP = config.get(BridgeOptions.PARALLELISM_UDF) > 0 ? config.get(BridgeOptions.PARALLELISM_UDF) : dedupP;
-        OutageCheckpointCheck.warnings(config, sourceP, dedupP, udfP, Duration.ofMillis(env.getCheckpointConfig().getCheckpointTimeout()))
+        OutageCheckpointCheck.warnings(config, env.getConfiguration().get(PipelineOptions.OPERATOR_CHAINING), sourceP, dedupP, udfP,
+                        Duration.ofMillis(env.getCheckpointConfig().getCheckpointTimeout()))
                 .forEach(LOG::warn);
 
         SingleOutputStreamOperator<Event> events = records

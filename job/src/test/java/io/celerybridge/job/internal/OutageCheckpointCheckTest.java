@@ -18,21 +18,22 @@ class OutageCheckpointCheckTest {
 
     @Test
     void theDefaultsOnOneParallelismKeepCheckpointsCompleting() {
-        assertThat(OutageCheckpointCheck.warnings(config(), 2, 2, 2, Duration.ofMinutes(10))).isEmpty();
+        assertThat(OutageCheckpointCheck.warnings(config(), true, 2, 2, 2, Duration.ofMinutes(10))).isEmpty();
     }
 
     @Test
     void aStageOutsideTheSourceTaskIsNamed() {
-        assertThat(OutageCheckpointCheck.warnings(config(), 4, 4, 2, Duration.ofMinutes(10)))
+        assertThat(OutageCheckpointCheck.warnings(config(), true, 4, 4, 2, Duration.ofMinutes(10)))
                 .singleElement().asString().contains("source parallelism 4", "parallelism.dedup 4", "parallelism.udf 2", "checkpoints expire");
-        assertThat(OutageCheckpointCheck.warnings(config(), 1, 2, 2, Duration.ofMinutes(10))).as("dedup set apart").hasSize(1);
+        assertThat(OutageCheckpointCheck.warnings(config(), true, 1, 2, 2, Duration.ofMinutes(10))).as("dedup set apart").hasSize(1);
+        assertThat(OutageCheckpointCheck.warnings(config(), false, 2, 2, 2, Duration.ofMinutes(10)))
+                .singleElement().asString().contains("pipeline.operator-chaining.enabled: false");
     }
 
     @Test
     void callTimeoutsThatOutlastTheCheckpointTimeoutAreNamed() {
-        assertThat(OutageCheckpointCheck.warnings(config("task_timeout=30s", "circuit.failure_threshold=5"), 1, 1, 1,
-                Duration.ofMinutes(2))).singleElement().asString().contains("6 x 30000 ms = 180000 ms", "(120000 ms)", "task_timeout");
-        assertThat(OutageCheckpointCheck.warnings(config("task_timeout=10s", "circuit.failure_threshold=5"), 1, 1, 1,
-                Duration.ofMinutes(2))).isEmpty();
+        assertThat(OutageCheckpointCheck.warnings(config("task_timeout=30s"), true, 1, 1, 1, Duration.ofSeconds(60)))
+                .singleElement().asString().contains("2 x task_timeout = 60000 ms", "(60000 ms)", "task_timeout");
+        assertThat(OutageCheckpointCheck.warnings(config("task_timeout=29s"), true, 1, 1, 1, Duration.ofSeconds(60))).isEmpty();
     }
 }

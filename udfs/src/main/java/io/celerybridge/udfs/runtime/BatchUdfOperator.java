@@ -57,8 +57,9 @@ import java.util.concurrent.TimeoutException;
  * pauses the source chained before it ({@link InputPause}) and returns, so the task keeps taking
  * checkpoints during an outage of any length; throttling never drops. Without a pausable source
  * (the stage in a task of its own) it backpressures by yielding to the mailbox until it has room,
- * and checkpoint barriers wait with it. A UDF call itself runs on the task thread's behalf for at
- * most {@code task_timeout}.
+ * and checkpoint barriers wait with it. A UDF call itself holds the task thread for at most
+ * {@code task_timeout} (twice that when a canary follows it), and the next call waits for the next
+ * mailbox turn, so a barrier queued meanwhile is taken in between.
  *
  * <p>Attempts: a failed call spends an attempt of each event only once the event is alone in it
  * (a failed batch is split first), and a per-event {@link UdfResult#retry} spends one. When the
@@ -129,6 +130,11 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     private transient boolean inputLookedUp;
     private transient boolean inputPaused;
     private transient boolean finishing;
+    /** The batch being called: parts still to call, a failed part split in two at the back. */
+    private transient Deque<List<PendingEvent>> parts;
+    /** A UDF call was made since this mailbox turn began: the next one waits for the next turn. */
+    private transient boolean calledThisTurn;
+    private transient boolean nextTurnQueued;
     private transient boolean warnedBlocking;
 
     private transient Counter eventsIn;
@@ -171,6 +177,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         super.initializeState(context);
         fresh = new ArrayDeque<>();
         emitting = new ArrayDeque<>();
+        parts = new ArrayDeque<>();
         retryReady = new ArrayDeque<>();
         waiting = new PriorityQueue<>(Comparator.comparingLong(PendingEvent::getNotBefore));
         state = context.getOperatorStateStore().getListState(
@@ -182,10 +189,11 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                 new ListStateDescriptor<>("rate-limit-tokens", TypeInformation.of(RateLimitTokens.class)));
         restoredTokens = new ArrayList<>();
         rateState.get().forEach(restoredTokens::add);
-        canaryState = context.getOperatorStateStore().getListState(
+        // Union: after a rescale every subtask gets one (any subtask's will do: each was processed).
+        canaryState = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("canary-event", TypeInformation.of(Event.class)));
         for (Event e : canaryState.get()) {
-            lastProcessed = e; // after a rescale, any subtask's will do: each was processed
+            lastProcessed = e;
         }
     }
 
@@ -298,6 +306,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         super.snapshotState(context);
         List<PendingEvent> all = new ArrayList<>(buffered());
         emitting.forEach(e -> all.add(e.event));
+        parts.forEach(all::addAll);
         all.addAll(retryReady);
         all.addAll(waiting);
         all.addAll(fresh);
@@ -319,14 +328,20 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     }
 
     private int buffered() {
-        return fresh == null ? 0 : fresh.size() + retryReady.size() + waiting.size() + emitting.size();
+        if (fresh == null) {
+            return 0;
+        }
+        int n = fresh.size() + retryReady.size() + waiting.size() + emitting.size();
+        for (List<PendingEvent> part : parts) {
+            n += part.size();
+        }
+        return n;
     }
 
     /** Pauses the chained source, if there is one: true if the input is paused. */
     private boolean pauseInput() {
         if (!inputLookedUp) {
-            // Here, not in open(): the chain's source opens after the operators it feeds.
-            input = inputPause.ofCurrentTask();
+            input = inputPause.ofCurrentTask(); // the source registers it when its reader is created
             inputLookedUp = true;
         }
         if (input == null) {
@@ -344,6 +359,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
      * what comes due next and resumes the input once there is room.
      */
     private void drain() throws Exception {
+        calledThisTurn = false;
         drainDue();
         if (inputPaused && buffered() < settings.maxBuffered) {
             inputPaused = false;
@@ -356,6 +372,13 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
             if (!emitQueued()) {
                 return; // the rate limit's timer continues; new batches would only queue behind it
             }
+            if (!parts.isEmpty()) {
+                runParts();
+                if (!parts.isEmpty()) {
+                    return; // the next turn continues
+                }
+                continue;
+            }
             long now = now();
             long next;
             if (!breaker.allowsCall(now)) {
@@ -367,13 +390,15 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                     retryReady.add(waiting.poll());
                 }
                 int ready = retryReady.size() + fresh.size();
-                if (breaker.state() == CircuitBreaker.State.HALF_OPEN && ready > 0) {
-                    runBatch(List.of(probe()));
-                    continue;
-                }
+                boolean probe = breaker.state() == CircuitBreaker.State.HALF_OPEN && ready > 0;
                 boolean lingered = !fresh.isEmpty() && fresh.peek().getArrivedAt() + settings.maxLingerMs <= now;
-                if (ready >= settings.batchSize || !retryReady.isEmpty() || lingered || (finishing && ready > 0)) {
-                    runBatch(takeBatch());
+                if (probe || ready >= settings.batchSize || !retryReady.isEmpty() || lingered || (finishing && ready > 0)) {
+                    if (calledThisTurn) {
+                        callNextTurn();
+                        return;
+                    }
+                    batches.inc();
+                    parts.add(probe ? List.of(probe()) : takeBatch());
                     continue;
                 }
                 next = Math.min(fresh.isEmpty() ? Long.MAX_VALUE : fresh.peek().getArrivedAt() + settings.maxLingerMs,
@@ -402,17 +427,36 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
         return batch;
     }
 
-    /** Calls the UDF on {@code batch}; a failed batch is split breadth-first until its failing events are alone. */
-    private void runBatch(List<PendingEvent> batch) throws Exception {
-        batches.inc();
-        Deque<List<PendingEvent>> parts = new ArrayDeque<>();
-        parts.add(batch);
+    /**
+     * Another call must wait for the next mailbox turn, so that a checkpoint barrier (or any other
+     * mail) queued meanwhile goes first: the task thread is held for one call at a time.
+     */
+    private void callNextTurn() {
+        if (!nextTurnQueued) {
+            nextTurnQueued = true;
+            mailbox.execute(() -> {
+                nextTurnQueued = false;
+                drain();
+            }, "process-batches: next UDF call");
+        }
+    }
+
+    /**
+     * Calls the UDF on the parts of the current batch, one call per mailbox turn; a failed part is
+     * split breadth-first until its failing events are alone.
+     */
+    private void runParts() throws Exception {
         while (!parts.isEmpty()) {
-            List<PendingEvent> part = parts.poll();
-            if (!breaker.allowsCall(now()) || !callsAllowed()) {
-                hold(part, parts);
+            if (calledThisTurn) {
+                callNextTurn();
                 return;
             }
+            List<PendingEvent> part = parts.poll();
+            if (!breaker.allowsCall(now()) || !callsAllowed()) {
+                hold(part);
+                return;
+            }
+            calledThisTurn = true;
             List<UdfResult> results = null;
             String failure = null;
             try {
@@ -454,7 +498,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                         p.setAttempts(p.getAttempts() - 1);
                     }
                     failureStreak.clear();
-                    hold(part, parts);
+                    hold(part);
                     return;
                 }
                 if (results == null && part.size() > 1) {
@@ -467,7 +511,7 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
                     retryLater(p, failure);
                 }
                 if (opened) {
-                    hold(List.of(), parts);
+                    hold(List.of());
                     return;
                 }
                 continue;
@@ -521,9 +565,10 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     }
 
     /** The circuit is open: events of the call and of the parts still to do wait, unspent, at the front. */
-    private void hold(List<PendingEvent> part, Deque<List<PendingEvent>> parts) {
+    private void hold(List<PendingEvent> part) {
         List<PendingEvent> back = new ArrayList<>(part);
         parts.forEach(back::addAll);
+        parts.clear();
         for (int i = back.size() - 1; i >= 0; i--) {
             retryReady.addFirst(back.get(i));
         }

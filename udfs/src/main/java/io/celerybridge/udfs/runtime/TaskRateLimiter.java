@@ -31,7 +31,7 @@ final class TaskRateLimiter {
     /** What each bucket holds now, stamped with the wall clock, for a checkpoint. */
     List<RateLimitTokens> tokens(long nowNanos, long wallNowMillis) {
         List<RateLimitTokens> out = new ArrayList<>(buckets.size());
-        buckets.forEach((name, b) -> out.add(new RateLimitTokens(name, Math.min(cap(), b[0] + (nowNanos - (long) b[1]) * perNano),
+        buckets.forEach((name, b) -> out.add(new RateLimitTokens(name, Math.min(cap(), b[0] + elapsed(b, nowNanos) * perNano),
                 wallNowMillis)));
         return out;
     }
@@ -57,6 +57,11 @@ final class TaskRateLimiter {
         });
     }
 
+    /** Time since the bucket's stamp; none if the clock went back (it is the stage's processing time, i.e. the wall clock). */
+    private static long elapsed(double[] bucket, long nowNanos) {
+        return Math.max(0, nowNanos - (long) bucket[1]);
+    }
+
     private double cap() {
         return Math.max(1.0, perWindow);
     }
@@ -68,7 +73,7 @@ final class TaskRateLimiter {
      */
     long reserve(String taskName, long nowNanos) {
         double[] b = buckets.computeIfAbsent(taskName, k -> new double[] {cap(), nowNanos});
-        b[0] = Math.min(cap(), b[0] + (nowNanos - (long) b[1]) * perNano);
+        b[0] = Math.min(cap(), b[0] + elapsed(b, nowNanos) * perNano);
         b[1] = nowNanos;
         b[0] -= 1.0;
         return b[0] >= 0 ? 0 : (long) Math.ceil(-b[0] / perNano);

@@ -63,6 +63,15 @@ class BatchUdfOperatorTest {
     private void send(String... ids) throws Exception {
         for (String id : ids) {
             harness.processElement(new StreamRecord<>(new Event(id, "{\"id\": \"" + id + "\"}", 1L)));
+            runMails();
+        }
+    }
+
+    /** Runs the mails the stage queued (its next UDF call waits for the next mailbox turn), as the task would. */
+    private void runMails() throws Exception {
+        for (java.util.Optional<org.apache.flink.streaming.runtime.tasks.mailbox.Mail> m;
+                (m = harness.getTaskMailbox().tryTake(org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox.MIN_PRIORITY)).isPresent(); ) {
+            m.get().run();
         }
     }
 
@@ -70,6 +79,7 @@ class BatchUdfOperatorTest {
     private void advance(long toMs) throws Exception {
         for (long t = harness.getProcessingTime() + 50; t <= toMs; t += 50) {
             harness.setProcessingTime(t);
+            runMails();
         }
     }
 
@@ -143,6 +153,24 @@ class BatchUdfOperatorTest {
     }
 
     /**
+     * Splitting a failed batch used to make all its calls in one go on the task thread (a batch of
+     * 100 with poison events that time out: dozens of task_timeouts with no checkpoint barrier
+     * taken). Each call now waits for the next mailbox turn, where a queued barrier goes first.
+     */
+    @Test
+    void aSplitBatchMakesOneCallPerMailboxTurn() throws Exception {
+        open(settings().batchSize(4).build(), null);
+        for (String id : List.of("ok-1", "ok-2", "poison-3", "ok-4")) {
+            harness.processElement(new StreamRecord<>(new Event(id, "{}", 1L)));
+        }
+        assertThat(ScriptedUdf.CALLS).as("calls before the task runs its mails").hasSize(1);
+        assertThat(harness.getTaskMailbox().hasMail()).as("the next call, queued as a mail").isTrue();
+        runMails();
+        assertThat(ScriptedUdf.CALLS).as("the halves, then the quarters").hasSizeGreaterThan(3);
+        assertThat(harness.extractOutputValues()).containsExactlyInAnyOrder("task.a:ok-1", "task.a:ok-2", "task.a:ok-4");
+    }
+
+    /**
      * Ten adjacent poison events in a batch of 100: isolating them fails many calls in a row, which
      * used to open the circuit as if the dependency were down; their attempts were refunded and they
      * were put back, reopening it each time: after 10 simulated minutes none was dead-lettered, one
@@ -183,6 +211,24 @@ class BatchUdfOperatorTest {
         advance(harness.getProcessingTime() + 30_000);
         assertThat(failed()).as("dead-lettered, not held as an outage").hasSize(4)
                 .allSatisfy(f -> assertThat(f.getReason()).isEqualTo(BatchUdfOperator.RETRIES_EXHAUSTED));
+    }
+
+    /** Union state: after a rescale up, the new subtask has a canary too. */
+    @Test
+    void aSubtaskAddedByARescaleHasACanary() throws Exception {
+        BatchUdfSettings s = settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(3)
+                .circuitBreaker(3, Duration.ofMillis(200)).build();
+        open(s, null);
+        send("ok-1");
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, s, Map.of(), false), 8, 2, 1);
+        harness.setup();
+        harness.initializeState(org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, 8, 1, 2, 1));
+        harness.open();
+        send("poison-1", "poison-2", "poison-3", "poison-4");
+        advance(harness.getProcessingTime() + 30_000);
+        assertThat(failed()).as("dead-lettered by the new subtask, not held as an outage").hasSize(4);
     }
 
     /** An outage after events were processed: the canary fails too, so the circuit opens and nothing is spent. */

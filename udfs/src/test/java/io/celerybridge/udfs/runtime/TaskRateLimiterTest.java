@@ -27,6 +27,15 @@ class TaskRateLimiterTest {
         assertThat(limiter.reserve("a", 0)).isEqualTo(4_000 * MS);
     }
 
+    /** The stage's clock is the wall clock: stepping it back must not put a bucket into debt. */
+    @Test
+    void aClockSteppedBackDoesNotStallTheBucket() {
+        TaskRateLimiter limiter = new TaskRateLimiter(10, 1_000, 1);
+        long t = 3_600_000 * MS;
+        assertThat(limiter.reserve("a", t)).isZero();
+        assertThat(limiter.reserve("a", t - 60_000 * MS)).as("a minute back: no debt for that minute").isZero();
+    }
+
     /** A restart used to start with full buckets: a fresh burst above the limit. */
     @Test
     void aRestoreStartsFromWhatTheBucketsHeldNotAFreshBurst() {
