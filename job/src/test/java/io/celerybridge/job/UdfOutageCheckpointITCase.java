@@ -101,6 +101,7 @@ class UdfOutageCheckpointITCase {
                 Thread.sleep(12_000); // six checkpoint timeouts of outage
                 JsonNode during = rest.checkpointCounts(jobId);
                 int opensDuringOutage = DownWhileFlagged.OPENS.get();
+                System.out.printf("checkpoints before the outage's 12 s: %d completed; after: %s%n", completedBefore, during);
                 assertThat(during.path("completed").asLong() - completedBefore)
                         .as("checkpoints completed during 12 s of outage (interval 500 ms, timeout 2 s); counts: " + during)
                         .isGreaterThanOrEqualTo(5);
