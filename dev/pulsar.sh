@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts/stops an Apache Pulsar 4.0.7 standalone broker in its own JVM, from Maven Central jars.
-# Usage: dev/pulsar.sh start|restart|stop|status   (start wipes the data, restart keeps it)
+# Usage: dev/pulsar.sh start|restart|stop|status|pid   (start wipes the data, restart keeps it)
 #   PULSAR_PORT (default 6650), PULSAR_HTTP_PORT (default 8080), PULSAR_EXTRA_CONF (file appended to standalone.conf),
 #   PULSAR_ADMIN_TOKEN (token for the readiness probe when the extra settings turn authentication on),
 #   PULSAR_PROBE_CACERT (CA file: the probe uses https, for extra settings that make the broker TLS-only;
@@ -80,6 +80,7 @@ CONF
     launch
     ;;
   stop) stop_pid "pulsar:$PORT" "$PIDFILE" ;;
+  pid) alive_pid "$PIDFILE" || die "pulsar on $PORT is not running" ;;
   status) if ready; then echo "pulsar up on $PORT (admin $HTTP_PORT)"; else echo "pulsar down on $PORT"; exit 1; fi ;;
-  *) echo "usage: $0 start|restart|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|stop|status|pid" >&2; exit 2 ;;
 esac

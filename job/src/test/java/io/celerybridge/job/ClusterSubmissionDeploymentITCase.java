@@ -57,7 +57,8 @@ class ClusterSubmissionDeploymentITCase {
             publish(producer, run, 1, taskIds);
             java.util.Map<String, JsonNode> results = backend.awaitResults(taskIds, Duration.ofSeconds(120));
             assertThat(results).as("every event ran on the cluster").hasSize(taskIds.size());
-            Thread.sleep(2_000);
+            Settled.consumed(topic, "cluster-it-" + run, Duration.ofSeconds(120));
+            Settled.fetchedByWorker(backend, "celery", Duration.ofSeconds(120));
             for (String id : taskIds) {
                 assertThat(backend.executions(id)).as("executions of %s", id).isEqualTo(1);
             }

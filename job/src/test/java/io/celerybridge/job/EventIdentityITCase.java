@@ -77,7 +77,7 @@ class EventIdentityITCase {
                     out.send();
                 }
                 QueuedTasks.awaitDepth(valkey, queue, 7, Duration.ofSeconds(90), "for the seven distinct events");
-                Thread.sleep(3_000); // time for an eighth task, which must not come
+                Settled.consumed(topic, "identity-it", Duration.ofSeconds(90)); // all eight read: an eighth task would be queued by now
 
                 Map<String, String> taskIdByMarker = new HashMap<>();
                 for (String raw : valkey.redis().lrange(queue, 0, -1)) {

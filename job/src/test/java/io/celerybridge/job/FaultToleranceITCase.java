@@ -49,9 +49,18 @@ class FaultToleranceITCase {
 
     private static final int EVENTS = Integer.getInteger("faults.events", 100_000);
 
+    // Slots spread over both TaskManagers, so the one the test terminates runs part of the job.
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2).build());
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2)
+                    .setConfiguration(spreadOutSlots()).build());
+
+    private static org.apache.flink.configuration.Configuration spreadOutSlots() {
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        c.set(org.apache.flink.configuration.TaskManagerOptions.TASK_MANAGER_LOAD_BALANCE_MODE,
+                org.apache.flink.configuration.TaskManagerOptions.TaskManagerLoadBalanceMode.SLOTS);
+        return c;
+    }
 
     private static final ReliabilityReport REPORT = new ReliabilityReport(
             "Faults (FaultToleranceITCase): " + EVENTS + " events each, 1% published twice, MiniCluster, real Pulsar and Valkey");
@@ -72,8 +81,11 @@ class FaultToleranceITCase {
     @Test
     void aTaskManagerLostMidStream(@InjectMiniCluster MiniCluster cluster) throws Exception {
         run("TaskManager lost mid-stream (MiniCluster), restart from checkpoint", TestServers.valkeyUri(), (job, config) -> {
-            cluster.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
+            FlinkRestClient rest = FlinkRestClient.of(MINI_CLUSTER.getClientConfiguration());
+            String id = job.getJobID().toHexString();
+            rest.killTaskManagerRunning(id, () -> cluster.terminateTaskManager(0).get(60, TimeUnit.SECONDS));
             cluster.startTaskManager();
+            rest.awaitRestart(id, 120);
             return job;
         });
     }
@@ -82,7 +94,9 @@ class FaultToleranceITCase {
     void valkeyRestartedMidStream() throws Exception {
         try (LocalValkey valkey = LocalValkey.start(tmp.resolve("valkey"), "--appendonly", "yes", "--appendfsync", "always")) {
             run("Valkey restarted mid-stream (AOF, fsync always)", "redis://127.0.0.1:" + valkey.port() + "/0", (job, config) -> {
+                String before = runId(valkey);
                 valkey.restart();
+                assertThat(runId(valkey)).as("a new Valkey process (run_id)").isNotEqualTo(before);
                 return job;
             });
         }
@@ -128,6 +142,10 @@ class FaultToleranceITCase {
         }
     }
 
+    private static String runId(LocalValkey valkey) {
+        return valkey.info("server").lines().filter(l -> l.startsWith("run_id:")).findFirst().orElseThrow();
+    }
+
     @Test
     void pulsarBrokerRestartedMidStream() throws Exception {
         try (LocalPulsar pulsar = LocalPulsar.start(6760, 8190)) {
@@ -149,7 +167,15 @@ class FaultToleranceITCase {
             CeleryBridgeJob.forProduction(config).build(env);
             StreamGraph graph = env.getStreamGraph();
             graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
-            return env.executeAsync(graph);
+            assertThat(job.getJobStatus().get(60, TimeUnit.SECONDS)).as("the stopped job").isEqualTo(org.apache.flink.api.common.JobStatus.FINISHED);
+            JobClient resumed = env.executeAsync(graph);
+            FlinkRestClient rest = FlinkRestClient.of(MINI_CLUSTER.getClientConfiguration());
+            String id = resumed.getJobID().toHexString();
+            rest.awaitRunning(id);
+            assertThat(rest.restoredFrom(id)).as("the resumed job restored from the savepoint").isEqualTo(savepoint);
+            assertThat(rest.parallelismOf(id)).as("resumed at parallelism 1 (the source: one reader per partition)")
+                    .allSatisfy((name, p) -> assertThat(p).isEqualTo(name.startsWith("Source: pulsar-source") ? 2 : 1));
+            return resumed;
         });
     }
 
@@ -196,6 +222,7 @@ class FaultToleranceITCase {
             Thread publisher = TestEvents.publishInBackground(producer, run, EVENTS, 100);
             try {
                 long atFault = QueuedTasks.awaitDepth(valkey, queue, EVENTS / 3, Duration.ofSeconds(180), "before any fault");
+                assertThat(atFault).as("tasks enqueued when the fault began: mid-stream").isLessThan(EVENTS);
                 job = fault.inject(job, config);
                 publisher.join(180_000);
                 Map<String, Integer> ids = QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300));

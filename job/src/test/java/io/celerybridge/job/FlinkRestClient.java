@@ -21,6 +21,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /** The REST calls the deployment tests make to the real Flink cluster: upload, run, wait, stop. */
@@ -146,6 +147,70 @@ final class FlinkRestClient {
     /** The checkpoint interval the running job has, in ms. */
     long checkpointInterval(String job) throws Exception {
         return get("/jobs/" + job + "/checkpoints/config").path("interval").asLong();
+    }
+
+    /** How often the job restarted (its {@code numRestarts} metric). */
+    long restarts(String job) throws Exception {
+        for (JsonNode m : get("/jobs/" + job + "/metrics?get=numRestarts")) {
+            return m.path("value").asLong();
+        }
+        return fail("job " + job + " reports no numRestarts metric");
+    }
+
+    /** Polls until the job has restarted at least once, failing after {@code seconds}. */
+    void awaitRestart(String job, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (restarts(job) < 1) {
+            if (System.nanoTime() > deadline) {
+                fail("job " + job + " did not restart within " + seconds + " s: the fault did not reach it");
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** The ids of the TaskManagers registered now. */
+    java.util.Set<String> taskManagers() throws Exception {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (JsonNode tm : get("/taskmanagers").path("taskmanagers")) {
+            ids.add(tm.path("id").asText());
+        }
+        return ids;
+    }
+
+    /** The job's RUNNING subtasks, counted by the TaskManager that runs them. */
+    java.util.Map<String, Integer> runningSubtasksByTaskManager(String job) throws Exception {
+        java.util.Map<String, Integer> byTm = new java.util.HashMap<>();
+        for (JsonNode v : get("/jobs/" + job).path("vertices")) {
+            for (JsonNode subtask : get("/jobs/" + job + "/vertices/" + v.path("id").asText()).path("subtasks")) {
+                if ("RUNNING".equals(subtask.path("status").asText())) {
+                    byTm.merge(subtask.path("taskmanager-id").asText(), 1, Integer::sum);
+                }
+            }
+        }
+        return byTm;
+    }
+
+    /**
+     * Runs {@code kill}, which must take one TaskManager away, and checks that it ran subtasks of
+     * the job: a fault that hit an idle TaskManager would prove nothing.
+     */
+    void killTaskManagerRunning(String job, org.apache.flink.util.function.ThrowingRunnable<Exception> kill) throws Exception {
+        java.util.Map<String, Integer> byTm = runningSubtasksByTaskManager(job);
+        java.util.Set<String> before = taskManagers();
+        kill.run();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        java.util.Set<String> gone = new java.util.HashSet<>(before);
+        while (true) {
+            gone.removeAll(taskManagers());
+            if (!gone.isEmpty() || System.nanoTime() > deadline) {
+                break;
+            }
+            gone = new java.util.HashSet<>(before);
+            Thread.sleep(200);
+        }
+        assertThat(gone).as("TaskManagers gone after the kill (of %s)", before).hasSize(1);
+        assertThat(byTm.getOrDefault(gone.iterator().next(), 0)).as("running subtasks of the job on the killed TaskManager (%s)", byTm)
+                .isGreaterThan(0);
     }
 
     /** The savepoint or checkpoint the job restored from, or null. */

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /** A Pulsar standalone of a test's own on fixed ports, started, restarted (data kept) and stopped with dev/pulsar.sh. */
@@ -62,8 +63,18 @@ final class LocalPulsar implements AutoCloseable {
         return (tlsCa != null ? "https" : "http") + "://127.0.0.1:" + httpPort;
     }
 
+    /** Stops the broker (its process is gone) and starts a new one on the same data. */
     void restart() throws Exception {
+        long before = pid();
         script("restart");
+        assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive).orElse(false)).as("the old broker process " + before).isFalse();
+        assertThat(pid()).as("a new broker process").isNotEqualTo(before);
+    }
+
+    /** The broker's process id. */
+    long pid() throws Exception {
+        String[] lines = script("pid").strip().split("\n");
+        return Long.parseLong(lines[lines.length - 1].strip());
     }
 
     @Override
@@ -71,7 +82,7 @@ final class LocalPulsar implements AutoCloseable {
         script("stop");
     }
 
-    private void script(String command) throws Exception {
+    private String script(String command) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(List.of("bash", SCRIPT.toString(), command)).redirectErrorStream(true);
         pb.environment().put("PULSAR_PORT", Integer.toString(port));
         pb.environment().put("PULSAR_HTTP_PORT", Integer.toString(httpPort));
@@ -89,5 +100,6 @@ final class LocalPulsar implements AutoCloseable {
         if (p.waitFor() != 0) {
             fail("dev/pulsar.sh " + command + " (port " + port + ") failed:\n" + out);
         }
+        return out;
     }
 }

@@ -91,13 +91,16 @@ class PulsarToCeleryWorkerITCase {
                     producer.sendAsync(JSON.writeValueAsBytes(payload));
                 }
                 producer.flush();
-                Thread.sleep(3_000);
                 if (results.size() < EVENTS) {
                     fail("only " + results.size() + " of " + EVENTS + " tasks were executed within " + WORKER_DEADLINE
                             + ". Is a Celery worker consuming queue 'celery' on " + TestServers.valkeyUri()
                             + "? Start one with `dev/celery-worker.sh start` (or `dev/stack.sh up`). "
                             + "Tasks still waiting in the queue: " + backend.redis().llen("celery"));
                 }
+                // The repeats were read and checkpointed, and every task is out of the queue, before
+                // anything is said about second executions.
+                Settled.consumed(topic, "e2e-" + run, WORKER_DEADLINE);
+                Settled.fetchedByWorker(backend, "celery", WORKER_DEADLINE);
                 for (Map.Entry<String, JsonNode> e : expectedByTaskId.entrySet()) {
                     JsonNode result = results.get(e.getKey());
                     assertThat(result.get("status").asText()).as("status of %s", e.getKey()).isEqualTo("SUCCESS");

@@ -66,7 +66,8 @@ class SavepointRescaleDeploymentITCase {
 
             java.util.Map<String, JsonNode> results = backend.awaitResults(taskIds, Duration.ofSeconds(180));
             assertThat(results).as("no event lost across savepoint and rescale").hasSize(taskIds.size());
-            Thread.sleep(2_000);
+            Settled.consumed(topic, "cluster-it-" + run, Duration.ofSeconds(120));
+            Settled.fetchedByWorker(backend, "celery", Duration.ofSeconds(120));
             for (String id : taskIds) {
                 assertThat(backend.executions(id)).as("executions of %s", id).isEqualTo(1);
             }

@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -35,9 +36,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Runs the job with a Valkey ACL user and password and a Pulsar token, feeds it a good event and
  * a malformed one carrying a marker, then reads every log line the run wrote: no password, no
- * token, no payload body.
+ * token, no payload body. The clients log at DEBUG for the run (the other tests keep Pulsar, Netty
+ * and lettuce at WARN), so their configuration dumps and connection lines are read too.
  */
 class SecretsInLogsITCase {
+
+    /** Logs request headers at DEBUG (a Bearer token); conf/log4j2.properties pins it at INFO. */
+    private static final String PULSAR_HTTP = "org.apache.pulsar.shade.org.asynchttpclient";
+    /**
+     * Threads of the test's own Valkey client: at DEBUG lettuce logs what a command returned, and
+     * the test reads Celery results, which hold the payload. Only those lines are not the job's.
+     */
+    private static final String TEST_READER = "test-reader-";
 
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
@@ -62,12 +72,25 @@ class SecretsInLogsITCase {
                 "valkey.password=" + password,
                 "pulsar.auth_token=" + token);
         assertThat(config.print()).doesNotContain(password, token);
+        // The shipped logging config with the clients lowered to DEBUG, as someone debugging would;
+        // what it pins (the Pulsar admin client's HTTP headers, with the token) stays pinned.
+        assertThat(Files.readString(Path.of("..", "conf", "log4j2.properties")))
+                .contains("logger.pulsarHttp.name = " + PULSAR_HTTP, "logger.pulsarHttp.level = INFO");
+        Map<String, org.apache.logging.log4j.Level> quiet = Map.of("org.apache.pulsar", org.apache.logging.log4j.Level.WARN,
+                "io.netty", org.apache.logging.log4j.Level.WARN, "io.lettuce", org.apache.logging.log4j.Level.WARN);
+        org.apache.logging.log4j.core.config.Configurator.setLevel(Map.of(
+                "org.apache.pulsar", org.apache.logging.log4j.Level.DEBUG, PULSAR_HTTP, org.apache.logging.log4j.Level.INFO,
+                "io.netty", org.apache.logging.log4j.Level.INFO, "io.lettuce", org.apache.logging.log4j.Level.DEBUG));
 
         try (PulsarClient pulsar = PulsarClient.builder().serviceUrl(TestServers.pulsarServiceUrl()).build();
                 Producer<byte[]> producer = pulsar.newProducer(Schema.BYTES).topic(topic).create();
                 var dlq = pulsar.newConsumer(Schema.BYTES).topic(config.dlqTopic()).subscriptionName("check")
                         .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).subscribe();
-                CeleryBackendReader backend = new CeleryBackendReader(TestServers.valkeyUri())) {
+                CeleryBackendReader backend = new CeleryBackendReader(RedisClient.create(
+                        io.lettuce.core.resource.ClientResources.builder()
+                                .threadFactoryProvider(pool -> new io.netty.util.concurrent.DefaultThreadFactory(TEST_READER + pool, true))
+                                .build(),
+                        TestServers.valkeyUri()))) {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
             CeleryBridgeJob.forProduction(config).build(env);
             JobClient job = env.executeAsync("secrets-it");
@@ -82,6 +105,7 @@ class SecretsInLogsITCase {
                 job.cancel().get();
             }
         } finally {
+            org.apache.logging.log4j.core.config.Configurator.setLevel(quiet);
             try (StatefulRedisConnection<String, String> c = admin.connect()) {
                 c.sync().aclDeluser(user);
             }
@@ -94,12 +118,19 @@ class SecretsInLogsITCase {
         }
         assertThat(logs).as("log files of this run").isNotEmpty();
         long lines = 0;
+        long clientDebugLines = 0;
         for (Path log : logs) {
             for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+                if (line.contains("[" + TEST_READER)) {
+                    continue;
+                }
                 lines++;
+                clientDebugLines += line.contains("DEBUG") && (line.contains(" o.a.p.") || line.contains(" i.l.")) ? 1 : 0;
                 assertThat(line).as("a line of %s", log).doesNotContain(password, token, marker);
             }
         }
+        System.out.printf("log lines read: %d, of which the clients' DEBUG lines: %d%n", lines, clientDebugLines);
         assertThat(lines).as("log lines read").isGreaterThan(100);
+        assertThat(clientDebugLines).as("DEBUG lines of the Pulsar and lettuce clients (the level was raised)").isGreaterThan(100);
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
@@ -47,8 +48,11 @@ class TaskManagerKilledDeploymentITCase {
             Thread publisher = TestEvents.publishInBackground(producer, run, EVENTS, 100);
             try {
                 long atCrash = QueuedTasks.awaitDepth(valkey, queue, EVENTS / 3, Duration.ofSeconds(180), "before the crash");
+                assertThat(flink.taskManagers()).as("the cluster's one TaskManager, about to be killed").hasSize(1);
+                assertThat(flink.runningSubtasksByTaskManager(job)).as("running subtasks of the job on it").isNotEmpty();
                 cluster("kill-tm");
                 cluster("start-tm");
+                flink.awaitRestart(job, 180); // the crash reached the job
                 publisher.join(180_000);
                 QueuedTasks.Tally tally = QueuedTasks.tally(QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300)), run, EVENTS);
                 new ReliabilityReport("TaskManager process killed (TaskManagerKilledDeploymentITCase): multi-process cluster, "

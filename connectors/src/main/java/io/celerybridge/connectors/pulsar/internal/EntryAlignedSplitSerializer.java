@@ -11,7 +11,7 @@ import org.apache.pulsar.client.api.MessageIdAdv;
 import org.apache.pulsar.client.impl.MessageIdImpl;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The connector's split serializer, with one change on the way IN: a split whose last consumed
@@ -32,7 +32,9 @@ import java.util.concurrent.atomic.AtomicLong;
 @Internal
 public final class EntryAlignedSplitSerializer implements SimpleVersionedSerializer<PulsarPartitionSplit> {
 
-    private static final AtomicLong REALIGNED = new AtomicLong();
+    /** Told each realigned position (a test sees that restores hit the case); null in production. */
+    @VisibleForTesting
+    public static volatile Consumer<String> onRealigned;
 
     private final SimpleVersionedSerializer<PulsarPartitionSplit> delegate;
 
@@ -70,15 +72,12 @@ public final class EntryAlignedSplitSerializer implements SimpleVersionedSeriali
         if (!inBatch || lastOfBatch || id.getFirstChunkMessageId() != null) {
             return split;
         }
-        REALIGNED.incrementAndGet();
+        Consumer<String> listener = onRealigned;
+        if (listener != null) {
+            listener.accept(split.getPartition() + "@" + id.getLedgerId() + ":" + id.getEntryId() + ":" + id.getBatchIndex());
+        }
         // entry - 1 may be -1: the connector then seeks to entry 0 of the ledger, still this batch.
         MessageId entryBefore = new MessageIdImpl(id.getLedgerId(), id.getEntryId() - 1, id.getPartitionIndex());
         return new PulsarPartitionSplit(split.getPartition(), split.getStopCursor(), entryBefore, split.getUncommittedTransactionId());
-    }
-
-    /** How many splits this JVM restored from mid-batch positions (tests check restores hit the case). */
-    @VisibleForTesting
-    public static long realignedSplits() {
-        return REALIGNED.get();
     }
 }
