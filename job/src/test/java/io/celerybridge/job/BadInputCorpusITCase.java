@@ -170,6 +170,7 @@ class BadInputCorpusITCase {
                 }
                 assertThat(dlq.receive(3, TimeUnit.SECONDS)).as("no DLQ record beyond the bad inputs").isNull();
 
+                Settled.consumed(topic, "corpus", Duration.ofSeconds(90));
                 Map<String, Integer> tasksById = QueuedTasks.await(valkey, queue, GOOD, Duration.ofSeconds(90));
                 assertThat(tasksById.keySet()).as("every good event became a task").isEqualTo(good);
                 assertThat(tasksById.values()).as("none twice").containsOnly(1);

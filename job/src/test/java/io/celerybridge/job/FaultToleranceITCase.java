@@ -225,6 +225,7 @@ class FaultToleranceITCase {
                 assertThat(atFault).as("tasks enqueued when the fault began: mid-stream").isLessThan(EVENTS);
                 job = fault.inject(job, config);
                 publisher.join(180_000);
+                Settled.consumed(pulsarAdminUrl, topic, "faults", Duration.ofSeconds(300));
                 Map<String, Integer> ids = QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300));
                 QueuedTasks.Tally tally = QueuedTasks.tally(ids, run, EVENTS);
                 int deadLetters = 0;

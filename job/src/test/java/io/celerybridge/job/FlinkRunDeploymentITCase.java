@@ -80,6 +80,7 @@ class FlinkRunDeploymentITCase {
             assertThat(rest.checkpointInterval(resumed)).as("no -D: the cluster's 5 s").isEqualTo(5_000);
             TestEvents.publish(producer, run + "-d", PER_PHASE, 10);
 
+            Settled.consumed(topic, "flink-run-it", Duration.ofSeconds(180));
             Map<String, Integer> ids = QueuedTasks.await(valkey, queue, 4 * PER_PHASE, Duration.ofSeconds(180));
             for (String phase : new String[] {"-a", "-b", "-c", "-d"}) {
                 QueuedTasks.tally(ids, run + phase, PER_PHASE).assertExactlyOnce();

@@ -94,6 +94,7 @@ class LargeEventsITCase {
                         .containsEntry(run + "-twice", CeleryMessageEncoder.TASK_TOO_LARGE);
                 QueuedTasks.awaitDepth(valkey, queue, GOOD, Duration.ofSeconds(60), "after the large events");
                 assertThat(job.getJobStatus().get()).as("no failure: restarts are off").isEqualTo(JobStatus.RUNNING);
+                Settled.consumed(topic, "large-it", Duration.ofSeconds(60));
                 QueuedTasks.Tally good = QueuedTasks.tally(QueuedTasks.await(valkey, queue, GOOD, Duration.ofSeconds(5)), run, GOOD);
                 good.assertExactlyOnce();
                 REPORT.row("a payload of exactly events.max_payload_bytes, mostly é (envelope 4.2 MB)", "TASK_TOO_LARGE", 1, 0, 1, 0, 0)

@@ -66,7 +66,10 @@ final class QueuedTasks {
 
     /**
      * Waits until {@code queue} holds {@code n} tasks (or the timeout), then returns how often each
-     * event id (kwargs.event.id) occurs; a duplicate would have two seconds to show up.
+     * event id (kwargs.event.id) occurs. The two seconds after are a margin, not evidence: callers
+     * first wait for {@link Settled#consumed} (the job read and checkpointed everything), except
+     * SecurityITCase (its brokers need credentials for the admin API) and DecisionAcrossRestartITCase
+     * (no checkpoint on purpose: its evidence is the second dead letter).
      */
     static Map<String, Integer> await(CeleryBackendReader valkey, String queue, int n, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();

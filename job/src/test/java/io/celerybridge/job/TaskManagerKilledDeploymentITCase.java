@@ -54,6 +54,7 @@ class TaskManagerKilledDeploymentITCase {
                 cluster("start-tm");
                 flink.awaitRestart(job, 180); // the crash reached the job
                 publisher.join(180_000);
+                Settled.consumed(topic, "cluster-it-" + run, Duration.ofSeconds(300));
                 QueuedTasks.Tally tally = QueuedTasks.tally(QueuedTasks.await(valkey, queue, EVENTS, Duration.ofSeconds(300)), run, EVENTS);
                 new ReliabilityReport("TaskManager process killed (TaskManagerKilledDeploymentITCase): multi-process cluster, "
                         + EVENTS + " events, 1% published twice")

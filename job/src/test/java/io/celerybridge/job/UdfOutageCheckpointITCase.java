@@ -106,6 +106,7 @@ class UdfOutageCheckpointITCase {
                         .as("checkpoints completed during 12 s of outage (interval 500 ms, timeout 2 s); counts: " + during)
                         .isGreaterThanOrEqualTo(5);
                 DownWhileFlagged.down = false;
+                Settled.consumed(topic, "udf-outage", Duration.ofSeconds(90));
                 QueuedTasks.Tally tally = QueuedTasks.tally(QueuedTasks.await(valkey, queue, N, Duration.ofSeconds(90)), run, N);
                 tally.assertExactlyOnce();
                 assertThat(opensDuringOutage).as("UDF opens during the outage: 1, or the job restarted").isEqualTo(1);
