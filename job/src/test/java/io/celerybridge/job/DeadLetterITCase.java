@@ -101,7 +101,8 @@ class DeadLetterITCase {
                     assertThat(m.getProperty(ToDeadLetter.ERROR)).isNotBlank().hasSizeLessThanOrEqualTo(1000);
                     assertThat(m.getProperty(ToDeadLetter.ATTEMPTS)).isEqualTo("1");
                     assertThat(Instant.parse(m.getProperty(ToDeadLetter.LAST_FAILURE))).isAfterOrEqualTo(before.minusSeconds(1));
-                    assertThat(m.getProperty(ToDeadLetter.STAGE)).isEqualTo(Set.of("UNENCODABLE_TASK", "SCHEMA_VIOLATION", "NO_ROUTE").contains(e.getKey()) ? "process" : "decode");
+                    assertThat(m.getProperty(ToDeadLetter.STAGE)).as("stage of %s", e.getKey())
+                            .isEqualTo(io.celerybridge.udfs.DeadLetterReason.valueOf(e.getKey()).stage().toString());
                 }
                 assertThat(byReason.get("UNENCODABLE_TASK").getProperty(ToDeadLetter.EVENT_ID)).isEqualTo(run + "-deep");
                 assertThat(byReason.get("SCHEMA_VIOLATION").getProperty(ToDeadLetter.ERROR)).isEqualTo("field 'amount': expected at most 100, got 500");

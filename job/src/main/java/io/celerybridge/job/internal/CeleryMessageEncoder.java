@@ -1,5 +1,6 @@
 package io.celerybridge.job.internal;
 
+import io.celerybridge.udfs.DeadLetterReason;
 import io.celerybridge.connectors.celery.CeleryEncodingException;
 import io.celerybridge.connectors.celery.CeleryEnvelopeCodec;
 import io.celerybridge.connectors.celery.CeleryMessage;
@@ -16,8 +17,8 @@ import io.celerybridge.udfs.TaskRejectedException;
 public class CeleryMessageEncoder implements TaskEncoder<CeleryMessage> {
     private static final long serialVersionUID = 1L;
 
-    public static final String UNENCODABLE_TASK = "UNENCODABLE_TASK";
-    public static final String TASK_TOO_LARGE = "TASK_TOO_LARGE";
+    public static final String UNENCODABLE_TASK = DeadLetterReason.UNENCODABLE_TASK.name();
+    public static final String TASK_TOO_LARGE = DeadLetterReason.TASK_TOO_LARGE.name();
 
     /**
      * Most an envelope's bytes grow per payload character, with the room a sink buffer takes per

@@ -1,5 +1,6 @@
 package io.celerybridge.udfs.builtin;
 
+import io.celerybridge.udfs.DeadLetterReason;
 import io.celerybridge.connectors.celery.CeleryTask;
 import io.celerybridge.connectors.celery.CeleryTaskIds;
 import io.celerybridge.udfs.BatchUdf;
@@ -35,10 +36,10 @@ import java.util.Map;
 public class RoutingUdf implements BatchUdf {
     private static final long serialVersionUID = 1L;
 
-    public static final String SCHEMA_VIOLATION = "SCHEMA_VIOLATION";
-    public static final String NO_ROUTE = "NO_ROUTE";
-    public static final String MAPPING_FAILED = "MAPPING_FAILED";
-    public static final String INVALID_ETA = "INVALID_ETA";
+    public static final String SCHEMA_VIOLATION = DeadLetterReason.SCHEMA_VIOLATION.name();
+    public static final String NO_ROUTE = DeadLetterReason.NO_ROUTE.name();
+    public static final String MAPPING_FAILED = DeadLetterReason.MAPPING_FAILED.name();
+    public static final String INVALID_ETA = DeadLetterReason.INVALID_ETA.name();
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)

@@ -2,7 +2,7 @@ package io.celerybridge.udfs.decode;
 
 import io.celerybridge.connectors.celery.IdempotencyKeys;
 import io.celerybridge.udfs.Event;
-import io.celerybridge.udfs.decode.EventDecodingException.Reason;
+import io.celerybridge.udfs.DeadLetterReason;
 
 import org.apache.flink.annotation.PublicEvolving;
 
@@ -98,16 +98,16 @@ public final class EventDecoder implements Serializable {
     public Event decode(byte[] payload, String messageKey, long publishTime, String messageIdentity)
             throws EventDecodingException {
         if (payload == null || payload.length == 0) {
-            throw new EventDecodingException(Reason.EMPTY_PAYLOAD, "payload is empty");
+            throw new EventDecodingException(DeadLetterReason.EMPTY_PAYLOAD, "payload is empty");
         }
         if (payload.length > maxPayloadBytes) {
-            throw new EventDecodingException(Reason.PAYLOAD_TOO_LARGE,
+            throw new EventDecodingException(DeadLetterReason.PAYLOAD_TOO_LARGE,
                     "payload is " + payload.length + " bytes, the maximum is " + maxPayloadBytes);
         }
         String text = utf8(payload);
         if (text.charAt(0) == '\uFEFF') {
             // The byte parser would skip it, but it would stay in the text the task carries.
-            throw new EventDecodingException(Reason.MALFORMED_JSON, "payload starts with a byte order mark, which JSON text must not");
+            throw new EventDecodingException(DeadLetterReason.MALFORMED_JSON, "payload starts with a byte order mark, which JSON text must not");
         }
         JsonNode tree;
         try {
@@ -118,17 +118,17 @@ public final class EventDecoder implements Serializable {
         } catch (JsonProcessingException e) {
             String m = String.valueOf(e.getOriginalMessage());
             if (m.startsWith("Duplicate field")) {
-                throw new EventDecodingException(Reason.DUPLICATE_KEY, "payload has a duplicate key: " + m);
+                throw new EventDecodingException(DeadLetterReason.DUPLICATE_KEY, "payload has a duplicate key: " + m);
             }
             if (m.contains("end-of-input")) {
-                throw new EventDecodingException(Reason.TRUNCATED_JSON, "payload ends before its JSON does: " + m);
+                throw new EventDecodingException(DeadLetterReason.TRUNCATED_JSON, "payload ends before its JSON does: " + m);
             }
-            throw new EventDecodingException(Reason.MALFORMED_JSON, "payload is not valid JSON: " + m);
+            throw new EventDecodingException(DeadLetterReason.MALFORMED_JSON, "payload is not valid JSON: " + m);
         } catch (java.io.IOException e) {
-            throw new EventDecodingException(Reason.MALFORMED_JSON, "payload is not valid JSON: " + e.getMessage());
+            throw new EventDecodingException(DeadLetterReason.MALFORMED_JSON, "payload is not valid JSON: " + e.getMessage());
         }
         if (tree == null || !tree.isObject()) {
-            throw new EventDecodingException(Reason.NOT_AN_OBJECT,
+            throw new EventDecodingException(DeadLetterReason.NOT_AN_OBJECT,
                     "payload must be a JSON object, got " + (tree == null ? "nothing" : tree.getNodeType()));
         }
         checkValues(tree);
@@ -142,22 +142,22 @@ public final class EventDecoder implements Serializable {
     private EventDecodingException constraintViolated(com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
         String m = String.valueOf(e.getMessage());
         if (m.startsWith("Number value length")) {
-            return new EventDecodingException(Reason.NUMBER_TOO_LONG, "payload has a number longer than "
+            return new EventDecodingException(DeadLetterReason.NUMBER_TOO_LONG, "payload has a number longer than "
                     + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_NUM_LEN + " characters (a Python worker refuses "
                     + "integers of more than 4,300 digits; send long numbers as strings)");
         }
         if (m.startsWith("Name length")) {
-            return new EventDecodingException(Reason.FIELD_NAME_TOO_LONG, "payload has a field name longer than "
+            return new EventDecodingException(DeadLetterReason.FIELD_NAME_TOO_LONG, "payload has a field name longer than "
                     + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_NAME_LEN + " characters");
         }
         if (m.startsWith("String value length")) {
-            return new EventDecodingException(Reason.STRING_TOO_LONG, "payload has a string longer than "
+            return new EventDecodingException(DeadLetterReason.STRING_TOO_LONG, "payload has a string longer than "
                     + com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_STRING_LEN + " characters");
         }
         if (m.startsWith("Document nesting depth")) {
-            return new EventDecodingException(Reason.NESTING_TOO_DEEP, "payload is nested deeper than " + maxNestingDepth + " levels");
+            return new EventDecodingException(DeadLetterReason.NESTING_TOO_DEEP, "payload is nested deeper than " + maxNestingDepth + " levels");
         }
-        return new EventDecodingException(Reason.MALFORMED_JSON, "payload exceeds a parser limit: " + m);
+        return new EventDecodingException(DeadLetterReason.MALFORMED_JSON, "payload exceeds a parser limit: " + m);
     }
 
     /**
@@ -174,7 +174,7 @@ public final class EventDecoder implements Serializable {
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(payload));
             } catch (CharacterCodingException e) {
-                throw new EventDecodingException(Reason.INVALID_UTF8, "payload is not valid UTF-8");
+                throw new EventDecodingException(DeadLetterReason.INVALID_UTF8, "payload is not valid UTF-8");
             }
         }
         return text;
@@ -197,7 +197,7 @@ public final class EventDecoder implements Serializable {
                 }
             }
         } else if (node.isFloatingPointNumber() && Double.isInfinite(node.doubleValue())) {
-            throw new EventDecodingException(Reason.NUMBER_OUT_OF_RANGE, "a number is beyond the range of a double");
+            throw new EventDecodingException(DeadLetterReason.NUMBER_OUT_OF_RANGE, "a number is beyond the range of a double");
         } else if (node.isTextual()) {
             checkText(node.textValue());
         }
@@ -209,7 +209,7 @@ public final class EventDecoder implements Serializable {
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw new EventDecodingException(Reason.INVALID_UNICODE, "a string holds an unpaired surrogate (\\u"
+                throw new EventDecodingException(DeadLetterReason.INVALID_UNICODE, "a string holds an unpaired surrogate (\\u"
                         + Integer.toHexString(c) + ")");
             }
         }
@@ -225,16 +225,16 @@ public final class EventDecoder implements Serializable {
             if (id.isIntegralNumber()) {
                 return IdempotencyKeys.ofInteger(id.bigIntegerValue());
             }
-            throw new EventDecodingException(Reason.INVALID_EVENT_ID,
+            throw new EventDecodingException(DeadLetterReason.INVALID_EVENT_ID,
                     "event id at " + idPointer + " must be a non-empty string or an integer, got " + id.getNodeType());
         }
         if (requireId) {
-            throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer + " (events.require_id is on)");
+            throw new EventDecodingException(DeadLetterReason.MISSING_EVENT_ID, "no event id at " + idPointer + " (events.require_id is on)");
         }
         switch (idFallback) {
             case MESSAGE_KEY:
                 if (messageKey == null || messageKey.isEmpty()) {
-                    throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer
+                    throw new EventDecodingException(DeadLetterReason.MISSING_EVENT_ID, "no event id at " + idPointer
                             + " and no message key (events.id_fallback is message_key)");
                 }
                 return IdempotencyKeys.ofMessageKey(messageKey);
@@ -242,7 +242,7 @@ public final class EventDecoder implements Serializable {
                 return IdempotencyKeys.ofPayload(payload);
             default:
                 if (messageIdentity == null) {
-                    throw new EventDecodingException(Reason.MISSING_EVENT_ID, "no event id at " + idPointer
+                    throw new EventDecodingException(DeadLetterReason.MISSING_EVENT_ID, "no event id at " + idPointer
                             + " and no message id to fall back on");
                 }
                 return messageIdentity;

@@ -1,5 +1,6 @@
 package io.celerybridge.udfs.runtime;
 
+import io.celerybridge.udfs.DeadLetterReason;
 import io.celerybridge.connectors.celery.CeleryTask;
 import io.celerybridge.udfs.BatchUdf;
 import io.celerybridge.udfs.Event;
@@ -87,9 +88,9 @@ public class BatchUdfOperator<OUT> extends AbstractStreamOperator<OUT>
     static final long ABANDONED_RECHECK_MS = 1_000;
 
     /** Transient failures went on past {@code max_retries}. */
-    public static final String RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED";
+    public static final String RETRIES_EXHAUSTED = DeadLetterReason.RETRIES_EXHAUSTED.name();
     /** The UDF returned a result list that does not match its batch. */
-    public static final String UDF_CONTRACT_VIOLATED = "UDF_CONTRACT_VIOLATED";
+    public static final String UDF_CONTRACT_VIOLATED = DeadLetterReason.UDF_CONTRACT_VIOLATED.name();
 
     private final BatchUdf udf;
     private final TaskEncoder<OUT> encoder;

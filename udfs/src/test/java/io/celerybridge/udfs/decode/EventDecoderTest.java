@@ -1,7 +1,7 @@
 package io.celerybridge.udfs.decode;
 
 import io.celerybridge.udfs.Event;
-import io.celerybridge.udfs.decode.EventDecodingException.Reason;
+import io.celerybridge.udfs.DeadLetterReason;
 
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +23,7 @@ class EventDecoderTest {
         assertThat(decoder.decode(bytes("{\"x\":1}"), "customer-7", 0, "~msg:t@1:0:-1:-1").getId()).isEqualTo("~msg:t@1:0:-1:-1");
         assertThat(decoder.decode(bytes("{\"x\":2}"), "customer-7", 0, "~msg:t@1:1:-1:-1").getId()).isEqualTo("~msg:t@1:1:-1:-1");
         assertThatThrownBy(() -> decode("{\"x\":1}", "customer-7")).as("no message identity to fall back on")
-                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(Reason.MISSING_EVENT_ID));
+                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(DeadLetterReason.MISSING_EVENT_ID));
     }
 
     @Test
@@ -44,7 +44,7 @@ class EventDecoderTest {
         assertThat(byKey.decode(bytes("{\"x\":1}"), "order-7", 0, "~msg:t@1:0:-1:-1").getId()).isEqualTo("~key:order-7");
         assertThat(byKey.decode(bytes("{\"id\":\"order-7\"}"), "order-7", 0, null).getId()).isEqualTo("order-7");
         assertThatThrownBy(() -> byKey.decode(bytes("{\"x\":1}"), null, 0, "~msg:t@1:0:-1:-1"))
-                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(Reason.MISSING_EVENT_ID));
+                .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(DeadLetterReason.MISSING_EVENT_ID));
         EventDecoder byPayload = new EventDecoder("/id", 1024, 64, false, EventDecoder.IdFallback.PAYLOAD_HASH);
         String hashed = byPayload.decode(bytes("{\"x\":1}"), "k", 0, "~msg:t@1:0:-1:-1").getId();
         assertThat(hashed).startsWith("~sha256:").hasSize("~sha256:".length() + 64);
@@ -66,23 +66,23 @@ class EventDecoderTest {
 
     @Test
     void rejectsWithSpecificReasons() {
-        assertReason(new byte[0], Reason.EMPTY_PAYLOAD);
-        assertReason(bytes("{\"id\":\"" + "x".repeat(1100) + "\"}"), Reason.PAYLOAD_TOO_LARGE);
-        assertReason(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}, Reason.INVALID_UTF8);
-        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'}, Reason.INVALID_UTF8);
-        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}, Reason.INVALID_UTF8);
-        assertReason(bytes("{\"id\":"), Reason.TRUNCATED_JSON);
-        assertReason(bytes("{\"id\": nope}"), Reason.MALFORMED_JSON);
-        assertReason(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}, Reason.MALFORMED_JSON);
-        assertReason(bytes("{\"id\":1} {\"id\":2}"), Reason.MALFORMED_JSON);
-        assertReason(bytes("{\"id\":1,\"id\":2}"), Reason.DUPLICATE_KEY);
-        assertReason(bytes("[1,2]"), Reason.NOT_AN_OBJECT);
-        assertReason(bytes("\"text\""), Reason.NOT_AN_OBJECT);
-        assertReason(bytes("{\"id\":{\"a\":1}}"), Reason.INVALID_EVENT_ID);
-        assertReason(bytes("{\"id\":\"\"}"), Reason.INVALID_EVENT_ID);
+        assertReason(new byte[0], DeadLetterReason.EMPTY_PAYLOAD);
+        assertReason(bytes("{\"id\":\"" + "x".repeat(1100) + "\"}"), DeadLetterReason.PAYLOAD_TOO_LARGE);
+        assertReason(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}, DeadLetterReason.INVALID_UTF8);
+        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'}, DeadLetterReason.INVALID_UTF8);
+        assertReason(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}, DeadLetterReason.INVALID_UTF8);
+        assertReason(bytes("{\"id\":"), DeadLetterReason.TRUNCATED_JSON);
+        assertReason(bytes("{\"id\": nope}"), DeadLetterReason.MALFORMED_JSON);
+        assertReason(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}, DeadLetterReason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":1} {\"id\":2}"), DeadLetterReason.MALFORMED_JSON);
+        assertReason(bytes("{\"id\":1,\"id\":2}"), DeadLetterReason.DUPLICATE_KEY);
+        assertReason(bytes("[1,2]"), DeadLetterReason.NOT_AN_OBJECT);
+        assertReason(bytes("\"text\""), DeadLetterReason.NOT_AN_OBJECT);
+        assertReason(bytes("{\"id\":{\"a\":1}}"), DeadLetterReason.INVALID_EVENT_ID);
+        assertReason(bytes("{\"id\":\"\"}"), DeadLetterReason.INVALID_EVENT_ID);
     }
 
-    private void assertReason(byte[] payload, Reason reason) {
+    private void assertReason(byte[] payload, DeadLetterReason reason) {
         assertThatThrownBy(() -> decoder.decode(payload, null, 0))
                 .isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(reason));
     }
@@ -97,17 +97,17 @@ class EventDecoderTest {
 
     @Test
     void refusesWhatAWorkerCouldNotSurviveWithASpecificReason() throws Exception {
-        java.util.Map<String, EventDecodingException.Reason> cases = new java.util.LinkedHashMap<>();
-        cases.put("{\"id\": \"a\", \"v\": [1, 2", EventDecodingException.Reason.TRUNCATED_JSON);
-        cases.put("{\"id\": \"a\", \"id\": \"b\"}", EventDecodingException.Reason.DUPLICATE_KEY);
-        cases.put("{\"id\": \"a\", \"v\": " + "[".repeat(70) + "]".repeat(70) + "}", EventDecodingException.Reason.NESTING_TOO_DEEP);
-        cases.put("{\"id\": \"a\", \"v\": 1e400}", EventDecodingException.Reason.NUMBER_OUT_OF_RANGE);
+        java.util.Map<String, DeadLetterReason> cases = new java.util.LinkedHashMap<>();
+        cases.put("{\"id\": \"a\", \"v\": [1, 2", DeadLetterReason.TRUNCATED_JSON);
+        cases.put("{\"id\": \"a\", \"id\": \"b\"}", DeadLetterReason.DUPLICATE_KEY);
+        cases.put("{\"id\": \"a\", \"v\": " + "[".repeat(70) + "]".repeat(70) + "}", DeadLetterReason.NESTING_TOO_DEEP);
+        cases.put("{\"id\": \"a\", \"v\": 1e400}", DeadLetterReason.NUMBER_OUT_OF_RANGE);
         // Each parser limit its own reason: these used to be reported as NESTING_TOO_DEEP.
-        cases.put("{\"id\": \"a\", \"v\": " + "9".repeat(1_001) + "}", EventDecodingException.Reason.NUMBER_TOO_LONG);
-        cases.put("{\"id\": \"a\", \"" + "k".repeat(50_001) + "\": 1}", EventDecodingException.Reason.FIELD_NAME_TOO_LONG);
-        cases.put("{\"id\": \"a\", \"v\": \"x\\ud800y\"}", EventDecodingException.Reason.INVALID_UNICODE);
-        cases.put("{\"id\": \"a\", \"\\udc00\": 1}", EventDecodingException.Reason.INVALID_UNICODE);
-        cases.put("{\"v\": 1}", EventDecodingException.Reason.MISSING_EVENT_ID);
+        cases.put("{\"id\": \"a\", \"v\": " + "9".repeat(1_001) + "}", DeadLetterReason.NUMBER_TOO_LONG);
+        cases.put("{\"id\": \"a\", \"" + "k".repeat(50_001) + "\": 1}", DeadLetterReason.FIELD_NAME_TOO_LONG);
+        cases.put("{\"id\": \"a\", \"v\": \"x\\ud800y\"}", DeadLetterReason.INVALID_UNICODE);
+        cases.put("{\"id\": \"a\", \"\\udc00\": 1}", DeadLetterReason.INVALID_UNICODE);
+        cases.put("{\"v\": 1}", DeadLetterReason.MISSING_EVENT_ID);
         EventDecoder strict = new EventDecoder("/id", 1 << 20, 64, true, EventDecoder.IdFallback.MESSAGE_ID);
         cases.forEach((payload, reason) -> assertThatThrownBy(() -> strict.decode(bytes(payload), "k", 0))
                 .as(payload).isInstanceOfSatisfying(EventDecodingException.class, e -> assertThat(e.reason()).isEqualTo(reason)));
