@@ -358,34 +358,39 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
                 retry.addAll(chunks.get(i));
                 continue;
             }
-            String flags = new String(reply.join(), StandardCharsets.US_ASCII);
-            String full = calls.get(i).fullQueue(flags);
-            if (full != null) {
-                fullQueue = full;
+            IdempotentEnqueueScript.Reply r;
+            try {
+                r = calls.get(i).reply(reply.join());
+            } catch (IllegalStateException e) { // another script under our SHA-1, or a proxy mangling replies
+                result.completeExceptionally(new CelerySinkException("Celery sink cannot enqueue: " + e.getMessage(), e));
+                return;
+            }
+            if (r.fullQueue() != null) {
+                fullQueue = r.fullQueue();
                 retry.addAll(chunks.get(i));
                 continue;
             }
-            String[] masks = IdempotentEnqueueScript.Call.conflictMasks(flags);
-            flags = IdempotentEnqueueScript.Call.flags(flags);
-            int conflict = 0;
-            for (int c = 0; c < flags.length(); c++) {
-                if (flags.charAt(c) == '1') {
-                    enqueued++;
-                    keys += chunks.get(i).get(c).dedupKeyCount();
-                } else if (flags.charAt(c) == 'C') {
-                    if (options.codec == null) {
-                        result.completeExceptionally(new CelerySinkException(
-                                "Celery sink received a batch task but has no codec to re-encode it: set CelerySink.Builder#setCodec", null));
-                        return;
-                    }
-                    CeleryMessage rest = withoutEnqueuedMembers(options.codec, chunks.get(i).get(c), masks[conflict++]);
-                    if (rest == null) {
+            for (int c = 0; c < chunks.get(i).size(); c++) {
+                switch (r.outcome(c)) {
+                    case ENQUEUED:
+                        enqueued++;
+                        keys += chunks.get(i).get(c).dedupKeyCount();
+                        break;
+                    case CONFLICT:
+                        if (options.codec == null) {
+                            result.completeExceptionally(new CelerySinkException(
+                                    "Celery sink received a batch task but has no codec to re-encode it: set CelerySink.Builder#setCodec", null));
+                            return;
+                        }
+                        CeleryMessage rest = withoutEnqueuedMembers(options.codec, chunks.get(i).get(c), r.enqueuedMembers(c));
+                        if (rest == null) {
+                            duplicates++;
+                        } else {
+                            rebuilt.add(rest);
+                        }
+                        break;
+                    default:
                         duplicates++;
-                    } else {
-                        rebuilt.add(rest);
-                    }
-                } else {
-                    duplicates++;
                 }
             }
         }

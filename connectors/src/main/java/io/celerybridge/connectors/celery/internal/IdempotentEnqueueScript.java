@@ -49,92 +49,9 @@ import java.util.Map;
 @Internal
 public final class IdempotentEnqueueScript {
 
-    public static final String SOURCE = String.join("\n",
-            "#!lua",
-            "local ttl = ARGV[1]",
-            "local max_depth = tonumber(ARGV[2])",
-            "local queues = tonumber(ARGV[3])",
-            "if max_depth > 0 then",
-            "  for q = 0, queues - 1 do",
-            "    local depth = 0",
-            "    for b = 1, 4 do depth = depth + redis.call('LLEN', KEYS[q * 4 + b]) end",
-            "    if depth >= max_depth then return 'F' .. q end",
-            "  end",
-            "end",
-            // Only an enqueue mark ('1') makes a task a duplicate; another decision recorded under the
-            // key (a dead letter's) gives way, so a task that gets this far is never dropped for it.
-            "local function claim(key)",
-            "  if redis.call('SET', key, '1', 'NX', 'EX', ttl) then return true end",
-            "  if redis.call('GET', key) == '1' then return false end",
-            "  redis.call('SET', key, '1', 'EX', ttl)",
-            "  return true",
-            "end",
-            "local k = queues * 4",
-            "local a = 3",
-            "local flags = {}",
-            "local conflicts = {}",
-            "local marks = {}",
-            "local lists = {}",
-            "local order = {}",
-            "local i = 0",
-            "while a < #ARGV do",
-            "  i = i + 1",
-            "  local members = tonumber(ARGV[a + 1])",
-            "  local envelope = a + 2",
-            "  local dedup = k + 1",
-            "  local list = KEYS[k + 2]",
-            "  local first = k + 3",
-            "  k = k + 2 + members",
-            "  a = a + 2",
-            "  flags[i] = '0'",
-            "  if claim(KEYS[dedup]) then",
-            "    local set = {dedup}",
-            "    local mask = {}",
-            "    local done = false",
-            // A batch whose members were (partly) enqueued by other tasks writes nothing: the
-            // sink re-encodes it without them and sends it again.
-            "    for j = 0, members - 1 do",
-            "      if redis.call('GET', KEYS[first + j]) == '1' then mask[j + 1] = '1'; done = true else mask[j + 1] = '0' end",
-            "    end",
-            "    if done then",
-            "      redis.call('DEL', KEYS[dedup])",
-            "      flags[i] = 'C'",
-            "      conflicts[#conflicts + 1] = table.concat(mask)",
-            "    else",
-            "      for j = 0, members - 1 do",
-            "        redis.call('SET', KEYS[first + j], '1', 'EX', ttl)",
-            "        set[#set + 1] = first + j",
-            "      end",
-            "      marks[i] = set",
-            "      local group = lists[list]",
-            "      if not group then group = {}; lists[list] = group; order[#order + 1] = list end",
-            "      group[#group + 1] = {i, envelope}",
-            "      flags[i] = '1'",
-            "    end",
-            "  end",
-            "end",
-            // One LPUSH per list, in message order: what a stock worker pops first stays first.
-            "for _, list in ipairs(order) do",
-            "  local group = lists[list]",
-            "  local values = {}",
-            "  for j = 1, #group do values[j] = ARGV[group[j][2]] end",
-            "  local ok = redis.pcall('LPUSH', list, unpack(values))",
-            "  if type(ok) == 'table' and ok.err then",
-            // Undo the marks whose tasks could not be pushed, so a retry enqueues them.
-            "    for _, l in ipairs(order) do",
-            "      if l == list then break end",
-            "      lists[l] = nil",
-            "    end",
-            "    for _, l in ipairs(order) do",
-            "      local g = lists[l]",
-            "      if g then for j = 1, #g do for _, key in ipairs(marks[g[j][1]]) do redis.call('DEL', KEYS[key]) end end end",
-            "    end",
-            "    return redis.error_reply(ok.err)",
-            "  end",
-            "end",
-            "if #conflicts > 0 then return table.concat(flags) .. '|' .. table.concat(conflicts, ',') end",
-            "return table.concat(flags)",
-            "");
+    /** The script ({@code idempotent-enqueue.lua} beside this class). */
+    public static final String SOURCE = readScript();
+
 
     public static final String SHA1 = sha1Hex(SOURCE);
 
@@ -165,7 +82,7 @@ public final class IdempotentEnqueueScript {
             args[i++] = m.memberDedupKeys().isEmpty() ? ZERO : ascii(Integer.toString(m.memberDedupKeys().size()));
             args[i++] = ascii(m.envelope());
         }
-        return new Call(keys.toArray(new String[0]), args, new ArrayList<>(queues.keySet()));
+        return new Call(keys.toArray(new String[0]), args, new ArrayList<>(queues.keySet()), messages.size());
     }
 
     /** Keys and arguments of one EVALSHA, and how to read its reply. */
@@ -173,28 +90,85 @@ public final class IdempotentEnqueueScript {
         public final String[] keys;
         public final byte[][] args;
         private final List<String> queues;
+        private final int messages;
 
-        Call(String[] keys, byte[][] args, List<String> queues) {
+        Call(String[] keys, byte[][] args, List<String> queues, int messages) {
             this.keys = keys;
             this.args = args;
             this.queues = queues;
+            this.messages = messages;
         }
 
-        /** The queue found full, or null if the call wrote. */
-        public String fullQueue(String reply) {
-            return reply.startsWith("F") ? queues.get(Integer.parseInt(reply.substring(1))) : null;
+        /** Reads the script's reply to this call; an unexpected one is an {@link IllegalStateException} that quotes it. */
+        public Reply reply(byte[] raw) {
+            return Reply.parse(new String(raw, StandardCharsets.US_ASCII), queues, messages);
+        }
+    }
+
+    /** What happened to each message of a call. */
+    public enum Outcome {
+        ENQUEUED, DUPLICATE,
+        /** A batch task with members other tasks already enqueued: nothing written; see {@link Reply#enqueuedMembers}. */
+        CONFLICT
+    }
+
+    /** The script's reply, typed: a full queue (nothing written), or an outcome per message. */
+    public static final class Reply {
+        private final String fullQueue;
+        private final Outcome[] outcomes;
+        private final String[] masks; // per message: its members' mask if CONFLICT
+
+        private Reply(String fullQueue, Outcome[] outcomes, String[] masks) {
+            this.fullQueue = fullQueue;
+            this.outcomes = outcomes;
+            this.masks = masks;
         }
 
-        /** One flag per message: '1' enqueued, '0' duplicate, 'C' batch in conflict. */
-        public static String flags(String reply) {
-            int bar = reply.indexOf('|');
-            return bar < 0 ? reply : reply.substring(0, bar);
+        static Reply parse(String reply, List<String> queues, int messages) {
+            try {
+                if (reply.startsWith("F")) {
+                    return new Reply(queues.get(Integer.parseInt(reply.substring(1))), new Outcome[0], new String[0]);
+                }
+                int bar = reply.indexOf('|');
+                String flags = bar < 0 ? reply : reply.substring(0, bar);
+                String[] conflictMasks = bar < 0 ? new String[0] : reply.substring(bar + 1).split(",");
+                if (flags.length() != messages) {
+                    throw new IllegalArgumentException(flags.length() + " flags for " + messages + " messages");
+                }
+                Outcome[] outcomes = new Outcome[messages];
+                String[] masks = new String[messages];
+                int conflict = 0;
+                for (int i = 0; i < messages; i++) {
+                    char f = flags.charAt(i);
+                    outcomes[i] = f == '1' ? Outcome.ENQUEUED : f == '0' ? Outcome.DUPLICATE : f == 'C' ? Outcome.CONFLICT : null;
+                    if (outcomes[i] == null) {
+                        throw new IllegalArgumentException("flag '" + f + "'");
+                    }
+                    if (outcomes[i] == Outcome.CONFLICT) {
+                        masks[i] = conflictMasks[conflict++];
+                    }
+                }
+                if (conflict != conflictMasks.length) {
+                    throw new IllegalArgumentException(conflictMasks.length + " masks for " + conflict + " conflicts");
+                }
+                return new Reply(null, outcomes, masks);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("unexpected reply from the enqueue script: '" + reply + "' (" + e.getMessage() + ")", e);
+            }
         }
 
-        /** Per 'C' flag, in order, the mask of members already enqueued ('1'). */
-        public static String[] conflictMasks(String reply) {
-            int bar = reply.indexOf('|');
-            return bar < 0 ? new String[0] : reply.substring(bar + 1).split(",");
+        /** The queue found at its max depth (nothing was written), or null. */
+        public String fullQueue() {
+            return fullQueue;
+        }
+
+        public Outcome outcome(int message) {
+            return outcomes[message];
+        }
+
+        /** For a {@link Outcome#CONFLICT}: per member, '1' if another task already enqueued it. */
+        public String enqueuedMembers(int message) {
+            return masks[message];
         }
     }
 
@@ -203,6 +177,17 @@ public final class IdempotentEnqueueScript {
 
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static String readScript() {
+        try (java.io.InputStream in = IdempotentEnqueueScript.class.getResourceAsStream("idempotent-enqueue.lua")) {
+            if (in == null) {
+                throw new IllegalStateException("idempotent-enqueue.lua is missing beside " + IdempotentEnqueueScript.class.getName());
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static String sha1Hex(String s) {
