@@ -141,7 +141,7 @@ class DeadLetterITCase {
                 assertThat(second.skipped).as("what was not selected is still there").isEqualTo(bad.size());
                 String taskId = CeleryTaskIds.forKey(revived);
                 assertThat(backend.awaitResults(List.of(taskId), Duration.ofSeconds(60))).hasSize(1);
-                // Both replayed copies were read and checkpointed, and the queue is empty.
+                // The replayed event was read and checkpointed, and the queue is empty.
                 Settled.consumed(topic, "dlq-it", Duration.ofSeconds(60));
                 Settled.fetchedByWorker(backend, "celery", Duration.ofSeconds(60));
                 assertThat(backend.executions(taskId)).as("replayed twice, run once").isEqualTo(1);

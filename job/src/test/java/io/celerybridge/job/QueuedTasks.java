@@ -66,8 +66,8 @@ final class QueuedTasks {
 
     /**
      * Waits until {@code queue} holds {@code n} tasks (or the timeout), then returns how often each
-     * event id (kwargs.event.id) occurs. The two seconds after are a margin, not evidence: callers
-     * first wait for {@link Settled#consumed} (the job read and checkpointed everything), except
+     * event id (kwargs.event.id) occurs, after two more seconds. Callers first wait for
+     * {@link Settled#consumed} (the job read and checkpointed everything), except
      * SecurityITCase (its brokers need credentials for the admin API) and DecisionAcrossRestartITCase
      * (no checkpoint on purpose: its evidence is the second dead letter).
      */

@@ -22,10 +22,16 @@ final class Settled {
     private Settled() {}
 
     /**
-     * Waits until the job's subscription has no backlog on {@code topic}: every message was read and
-     * acknowledged, which the source does only once a checkpoint after it completed, and the sink
-     * had enqueued at that checkpoint every task made of what came before it. So a repeat that
-     * would make a second task has made it by now.
+     * The stage's and the sink's buffers flush by time (udf.max_linger 50 ms, celery.max_time_in_buffer
+     * 20 ms by default), and a checkpoint keeps what they hold in state: a margin well above both.
+     */
+    private static final long BUFFERS_MARGIN_MS = 1_000;
+
+    /**
+     * Waits until the job's subscription has no backlog on {@code topic}: every message was read, and
+     * acknowledged, which the source does only once a checkpoint after it completed; then for the
+     * buffers that checkpoint kept in state to flush (a margin, {@link #BUFFERS_MARGIN_MS}). So a
+     * repeat that would make a second task was read, and its task would be out by now.
      */
     static void consumed(String topic, String subscription, Duration timeout) throws Exception {
         consumed(TestServers.pulsarAdminUrl(), topic, subscription, timeout);
@@ -38,6 +44,7 @@ final class Settled {
             while (System.nanoTime() < deadline) {
                 backlog = backlog(admin, topic, subscription);
                 if (backlog == 0) {
+                    Thread.sleep(BUFFERS_MARGIN_MS);
                     return;
                 }
                 Thread.sleep(200);
@@ -49,8 +56,9 @@ final class Settled {
 
     /**
      * Waits until the Celery queue's lists and the worker's unacknowledged set are empty: every task
-     * was fetched by the worker and (acks_late off) acknowledged on receipt, after which it runs and
-     * counts its run at once.
+     * was fetched by the worker and (acks_late off) acknowledged when its pool took it, then a margin
+     * ({@link #BUFFERS_MARGIN_MS}) for what kombu does in separate steps: a task popped but not yet in
+     * {@code unacked}, or acknowledged but not yet counted by {@code task_prerun}.
      */
     static void fetchedByWorker(CeleryBackendReader valkey, String queue, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -61,6 +69,7 @@ final class Settled {
                 waiting += valkey.redis().llen(list);
             }
             if (waiting == 0) {
+                Thread.sleep(BUFFERS_MARGIN_MS);
                 return;
             }
             Thread.sleep(200);

@@ -200,8 +200,13 @@ public final class CelerySinkWriter extends AsyncSinkWriter<CeleryMessage, Celer
         }
         CompletableFuture.allOf(all.toArray(new CompletableFuture[0]))
                 .handle((ignored, e) -> {
-                    if (!scriptLoadFailed(loaded, replies, result) && !notDurable(durable, entries, result)) {
-                        onReplies(chunks, calls, replies, result, start);
+                    try {
+                        if (!scriptLoadFailed(loaded, replies, result) && !notDurable(durable, entries, result)) {
+                            onReplies(chunks, calls, replies, result, start);
+                        }
+                    } catch (RuntimeException unexpected) {
+                        // Thrown here it would be swallowed, and the request would stay in flight forever.
+                        result.completeExceptionally(new CelerySinkException("Celery sink cannot read Valkey's replies: " + unexpected, unexpected));
                     }
                     return null;
                 });

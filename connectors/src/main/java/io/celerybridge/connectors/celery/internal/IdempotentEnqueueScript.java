@@ -49,7 +49,11 @@ import java.util.Map;
 @Internal
 public final class IdempotentEnqueueScript {
 
-    /** The script ({@code idempotent-enqueue.lua} beside this class). */
+    /**
+     * The script ({@code idempotent-enqueue.lua} beside this class) without its comment lines: its
+     * SHA-1 is part of the deployment (an admin may preload it for an ACL user without SCRIPT LOAD),
+     * so a comment must not change it. {@code EnqueueReplyTest} pins it.
+     */
     public static final String SOURCE = readScript();
 
 
@@ -101,6 +105,9 @@ public final class IdempotentEnqueueScript {
 
         /** Reads the script's reply to this call; an unexpected one is an {@link IllegalStateException} that quotes it. */
         public Reply reply(byte[] raw) {
+            if (raw == null) {
+                throw new IllegalStateException("unexpected reply from the enqueue script: nil");
+            }
             return Reply.parse(new String(raw, StandardCharsets.US_ASCII), queues, messages);
         }
     }
@@ -184,7 +191,14 @@ public final class IdempotentEnqueueScript {
             if (in == null) {
                 throw new IllegalStateException("idempotent-enqueue.lua is missing beside " + IdempotentEnqueueScript.class.getName());
             }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            StringBuilder code = new StringBuilder();
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n", -1)) {
+                if (!line.stripLeading().startsWith("--")) {
+                    code.append(line).append('\n');
+                }
+            }
+            return code.substring(0, code.length() - 1); // split kept the text after the last newline: ""
+
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -14,6 +14,16 @@ class EnqueueReplyTest {
 
     private static final List<String> QUEUES = List.of("celery", "orders");
 
+    /**
+     * Admins may preload the script for an ACL user without SCRIPT LOAD, by its SHA-1: a change of
+     * its code changes that, and must be said in the release notes. Comments do not count.
+     */
+    @Test
+    void theScriptsShaIsTheReleasedOne() {
+        assertThat(IdempotentEnqueueScript.SHA1).isEqualTo("f6d913289abf4e59de9fe8addb4c6a597796a49f");
+        assertThat(IdempotentEnqueueScript.SOURCE).startsWith("#!lua\n").doesNotContain("--");
+    }
+
     @Test
     void aFullQueueNamesTheQueue() {
         assertThat(Reply.parse("F1", QUEUES, 3).fullQueue()).isEqualTo("orders");
