@@ -194,19 +194,26 @@ class BatchUdfOperatorTest {
         assertThat(ScriptedUdf.CALLS.size()).as("UDF calls").isLessThan(1_000);
     }
 
+    private static final BatchUdfSettings CANARY_SETTINGS = settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(3)
+            .circuitBreaker(3, Duration.ofMillis(200)).build();
+
+    /** A stage that processed one event (its canary) and was snapshotted, then closed. */
+    private OperatorSubtaskState snapshotAfterOneProcessedEvent() throws Exception {
+        open(CANARY_SETTINGS, null);
+        send("ok-1");
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        return snapshot;
+    }
+
     /**
      * The canary survives a restore: a restarted stage that holds nothing but a cluster of poison
      * events used to have no canary, took their failures for an outage and held them, probing forever.
      */
     @Test
     void aRestoredStageStillTellsAPoisonClusterFromAnOutage() throws Exception {
-        BatchUdfSettings s = settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(3)
-                .circuitBreaker(3, Duration.ofMillis(200)).build();
-        open(s, null);
-        send("ok-1");
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        open(s, snapshot);
+        OperatorSubtaskState snapshot = snapshotAfterOneProcessedEvent();
+        open(CANARY_SETTINGS, snapshot);
         send("poison-1", "poison-2", "poison-3", "poison-4");
         advance(harness.getProcessingTime() + 30_000);
         assertThat(failed()).as("dead-lettered, not held as an outage").hasSize(4)
@@ -216,13 +223,9 @@ class BatchUdfOperatorTest {
     /** Union state: after a rescale up, the new subtask has a canary too. */
     @Test
     void aSubtaskAddedByARescaleHasACanary() throws Exception {
-        BatchUdfSettings s = settings().batchSize(10).maxLinger(Duration.ZERO).maxRetries(3)
-                .circuitBreaker(3, Duration.ofMillis(200)).build();
-        open(s, null);
-        send("ok-1");
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harness = new OneInputStreamOperatorTestHarness<>(new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, s, Map.of(), false), 8, 2, 1);
+        OperatorSubtaskState snapshot = snapshotAfterOneProcessedEvent();
+        harness = new OneInputStreamOperatorTestHarness<>(
+                new BatchUdfOperator<>(new ScriptedUdf(), ENCODER, CANARY_SETTINGS, Map.of(), false), 8, 2, 1);
         harness.setup();
         harness.initializeState(org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, 8, 1, 2, 1));
         harness.open();
